@@ -1,0 +1,7 @@
+"""`python -m fleetgate` runs the command line."""
+
+from __future__ import annotations
+
+from fleetgate.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The front door: Anthropic Messages and OpenAI Chat Completions over HTTP."""

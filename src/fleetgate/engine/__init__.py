@@ -1,0 +1,1 @@
+"""The built-in simulated inference server: vLLM's OpenAI-compatible API, timed by a batch model."""

@@ -1,0 +1,1 @@
+"""Usage limits: plan windows and tier token buckets (pure core), their stores and headers."""

@@ -1,0 +1,1 @@
+"""The performance model: GPU and model catalogs, roofline step times, KV capacity (pure core)."""

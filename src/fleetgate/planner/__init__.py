@@ -1,0 +1,1 @@
+"""The capacity planner: GPUs, models and megawatts in, offerable limits out."""

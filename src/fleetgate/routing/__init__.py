@@ -1,0 +1,1 @@
+"""Fleet routing: placement (isolation), routing policies, health and live fleet state."""

@@ -1,0 +1,255 @@
+"""Fleet settings: `fleet.yaml` (plus environment) into frozen, typed `Settings`.
+
+Owns the shape of the fleet file (models, sites, pools, backends, tenants, server, limits and
+routing sections) and its validation. Every error names the key path and what was expected, for
+example ``sites[1].pools[0].gpus: expected a positive integer, got 'lots'``. Nothing here does
+I/O beyond reading the file it is given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import ValidationError
+
+from fleetgate.config_types import (
+    Frozen,
+    Name,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Pue,
+    Url,
+)
+from fleetgate.errors import ConfigurationError
+from fleetgate.limits.config import LimitsSettings
+from fleetgate.routing.config import RoutingSettings
+
+# --------------------------------------------------------------------------- fleet
+
+
+class ModelSettings(Frozen):
+    """A model clients may ask for."""
+
+    id: Name
+    family: Name
+    shape: Name = "llama-3.1-70b"
+    upstream_model: str | None = None
+    context_window: PositiveInt = 200_000
+
+    @property
+    def served_name(self) -> str:
+        """The name backends know this model by."""
+        return self.upstream_model or self.id
+
+
+class BackendSettings(Frozen):
+    """One reachable inference endpoint of a pool."""
+
+    url: Url
+    protocol: Literal["openai", "anthropic"] = "openai"
+    id: str | None = None
+    api_key_env: str | None = None
+
+
+class PoolSettings(Frozen):
+    """GPUs of one type at one site serving one model with one parallelism."""
+
+    id: Name
+    gpu: Name
+    gpus: PositiveInt
+    model: Name
+    tensor_parallel: PositiveInt = 8
+    dedicated_to: tuple[Name, ...] = ()
+    backends: tuple[BackendSettings, ...] = ()
+
+
+class SiteSettings(Frozen):
+    """A data center, on the ground or in orbit."""
+
+    id: Name
+    provider: Name
+    owner: Name
+    kind: Literal["terrestrial", "orbital"] = "terrestrial"
+    location: Name
+    jurisdiction: str | None = None
+    power_mw: PositiveFloat
+    pue: Pue = 1.2
+    network_rtt_ms: NonNegativeFloat = 0.0
+    orbit: Mapping[str, Any] | None = None
+    pools: tuple[PoolSettings, ...] = ()
+
+    @property
+    def region(self) -> str:
+        """The jurisdiction, or the location's country suffix when none is given."""
+        return self.jurisdiction or self.location.rsplit("-", 1)[-1]
+
+
+class PlacementSettings(Frozen):
+    """Where a tenant's traffic may go. Empty allow-lists allow everything."""
+
+    allow_providers: tuple[Name, ...] = ()
+    deny_providers: tuple[Name, ...] = ()
+    allow_owners: tuple[Name, ...] = ()
+    deny_owners: tuple[Name, ...] = ()
+    allow_jurisdictions: tuple[Name, ...] = ()
+    deny_jurisdictions: tuple[Name, ...] = ()
+    allow_orbital: bool = True
+    require_dedicated: bool = False
+
+
+class TenantSettings(Frozen):
+    """An organization or user: its plan or tier and its placement policy."""
+
+    id: Name
+    plan: str | None = None
+    tier: str | None = None
+    priority: NonNegativeInt | None = None
+    placement: PlacementSettings = PlacementSettings()
+
+
+# --------------------------------------------------------------------------- shells
+
+
+class ServerSettings(Frozen):
+    """The gateway process."""
+
+    host: str = "127.0.0.1"
+    port: PositiveInt = 8080
+    max_body_bytes: PositiveInt = 32 * 1024 * 1024
+    state_path: str = "fleetgate-state.sqlite3"
+    admin_key_env: str = "FLEETGATE_ADMIN_KEY"
+    ping_interval_s: PositiveFloat = 15.0
+    connect_timeout_s: PositiveFloat = 5.0
+    first_byte_timeout_s: PositiveFloat = 600.0
+    read_timeout_s: PositiveFloat = 600.0
+    access_log: bool = False
+
+
+class Settings(Frozen):
+    """Everything fleetgate needs to run, loaded once at start."""
+
+    server: ServerSettings = ServerSettings()
+    models: tuple[ModelSettings, ...] = ()
+    sites: tuple[SiteSettings, ...] = ()
+    tenants: tuple[TenantSettings, ...] = ()
+    limits: LimitsSettings = LimitsSettings()
+    routing: RoutingSettings = RoutingSettings()
+
+    def model(self, model_id: str) -> ModelSettings | None:
+        """The model clients call `model_id`, if any."""
+        for model in self.models:
+            if model.id == model_id:
+                return model
+        return None
+
+    def tenant(self, tenant_id: str) -> TenantSettings | None:
+        """The tenant called `tenant_id`, if any."""
+        for tenant in self.tenants:
+            if tenant.id == tenant_id:
+                return tenant
+        return None
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _path(loc: Iterable[int | str]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    given = error.get("input")
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "expected":
+        return f"{error['msg']}, got {given!r}"
+    if kind == "literal_error":
+        return f"expected one of {error['ctx']['expected']}, got {given!r}"
+    if kind in {"model_type", "model_attributes_type", "dict_type"}:
+        return f"expected a mapping, got {given!r}"
+    if kind in {"tuple_type", "list_type"}:
+        return f"expected a list, got {given!r}"
+    if kind in {"bool_type", "bool_parsing"}:
+        return f"expected true or false, got {given!r}"
+    if kind == "string_type":
+        return f"expected a string, got {given!r}"
+    return f"{error['msg']}, got {given!r}"
+
+
+def _cross_check(settings: Settings) -> list[str]:
+    problems: list[str] = []
+    model_ids = [model.id for model in settings.models]
+    problems += _duplicates("models", model_ids)
+    problems += _duplicates("sites", [site.id for site in settings.sites])
+    problems += _duplicates("tenants", [tenant.id for tenant in settings.tenants])
+    pool_ids = [pool.id for site in settings.sites for pool in site.pools]
+    problems += _duplicates("pools", pool_ids)
+    tenant_ids = {tenant.id for tenant in settings.tenants}
+    for s, site in enumerate(settings.sites):
+        for p, pool in enumerate(site.pools):
+            where = f"sites[{s}].pools[{p}]"
+            if pool.model not in model_ids:
+                problems.append(f"{where}.model: expected one of {model_ids}, got {pool.model!r}")
+            for d, tenant_id in enumerate(pool.dedicated_to):
+                if tenant_id not in tenant_ids:
+                    problems.append(f"{where}.dedicated_to[{d}]: unknown tenant {tenant_id!r}")
+    for t, tenant in enumerate(settings.tenants):
+        if tenant.plan is not None and tenant.tier is not None:
+            problems.append(f"tenants[{t}]: give a plan or a tier, not both")
+    for model_id in settings.routing.per_model:
+        if model_id not in model_ids:
+            problems.append(f"routing.per_model.{model_id}: unknown model")
+    return problems
+
+
+def _duplicates(what: str, ids: list[str]) -> list[str]:
+    seen: set[str] = set()
+    problems = []
+    for index, item in enumerate(ids):
+        if item in seen:
+            problems.append(f"{what}[{index}].id: duplicate id {item!r}")
+        seen.add(item)
+    return problems
+
+
+def settings_from_mapping(data: Any, *, source: str = "settings") -> Settings:
+    """Validate `data` (parsed YAML) into `Settings`, or raise one `ConfigurationError`."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigurationError(f"{source}: expected a mapping at the top level")
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{_path(err['loc'])}: {_describe(err)}" for err in exc.errors()]
+        raise ConfigurationError(f"{source}: invalid settings\n  " + "\n  ".join(lines)) from exc
+    problems = _cross_check(settings)
+    if problems:
+        raise ConfigurationError(f"{source}: invalid settings\n  " + "\n  ".join(problems))
+    return settings
+
+
+def load_settings(path: str | os.PathLike[str]) -> Settings:
+    """Read and validate a fleet file."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"{file}: cannot read ({exc.strerror})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{file}: not valid YAML ({exc})") from exc
+    return settings_from_mapping(data, source=str(file))

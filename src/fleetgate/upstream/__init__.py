@@ -1,0 +1,1 @@
+"""Talking to backends: OpenAI- and Anthropic-compatible adapters and translation between them."""
