@@ -14,7 +14,12 @@ from rich.console import Console
 
 from fleetgate.errors import ConfigurationError
 
-COMMAND_MODULES = ("fleetgate.engine.command",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "fleetgate.gateway.command",
+    "fleetgate.demo.command",
+    "fleetgate.engine.command",
+    "fleetgate.perfmodel.command",
+)
 """Modules that each expose `register(app: typer.Typer) -> None`."""
 
 

@@ -97,9 +97,11 @@ class RateLimited(ApiError):
         headers: Mapping[str, str] | None = None,
         openai_type: str = "requests",
         code: str | None = "rate_limit_exceeded",
+        openai_message: str | None = None,
     ) -> None:
         super().__init__(message, headers=headers, code=code)
         self.openai_type = openai_type
+        self.openai_message = openai_message if openai_message is not None else message
 
 
 class Overloaded(ApiError):

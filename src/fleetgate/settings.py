@@ -55,6 +55,7 @@ class BackendSettings(Frozen):
     protocol: Literal["openai", "anthropic"] = "openai"
     id: str | None = None
     api_key_env: str | None = None
+    capacity_weight: PositiveFloat | None = None
 
 
 class PoolSettings(Frozen):

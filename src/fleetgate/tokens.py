@@ -55,6 +55,11 @@ def count_tokens(text: str) -> int:
     return len(_TOKEN.findall(text))
 
 
+def split_tokens(text: str) -> list[str]:
+    """`text` cut into its tokens, in order; joining them gives `text` back."""
+    return _TOKEN.findall(text)
+
+
 def filler_token(index: int, seed: int = 0) -> str:
     """The `index`-th token of the filler stream for `seed` (pure, deterministic)."""
     mix = (index * 2654435761 + seed * 40503 + 12345) & 0xFFFFFFFF

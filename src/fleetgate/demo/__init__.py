@@ -1,0 +1,1 @@
+"""`fleetgate demo`: three simulated sites, the gateway, and real SDK traffic, in one process."""

@@ -1,0 +1,278 @@
+"""Stream converters: upstream SSE bytes in, front-door SSE bytes out, usage tracked on the way.
+
+One converter per (front door, backend protocol) pair. Same-protocol converters pass events
+through and only read the usage; cross-protocol ones translate event by event. Each knows whether
+the upstream finished properly (`complete`) and how to end a broken stream in its front door's
+error shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import orjson
+
+from fleetgate.errors import ApiError, Overloaded, UpstreamError, spec_for
+from fleetgate.types import Usage
+from fleetgate.upstream.sse import (
+    OPENAI_DONE,
+    SSEDecoder,
+    anthropic_event_bytes,
+    encode_sse,
+    openai_chunk_bytes,
+)
+from fleetgate.upstream.translate_response import usage_from_anthropic, usage_from_openai
+from fleetgate.upstream.translate_stream import AnthropicToOpenAIStream, OpenAIToAnthropicStream
+
+
+class StreamConverter(Protocol):
+    """Turns an upstream stream into the front door's stream."""
+
+    usage: Usage
+    complete: bool
+
+    def start(self) -> bytes:
+        """Bytes to send as soon as the upstream accepted the request."""
+        ...
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Front-door bytes for one upstream chunk (may be empty)."""
+        ...
+
+    def finish(self) -> bytes:
+        """Closing bytes once the upstream ended."""
+        ...
+
+    def error(self, exc: ApiError) -> bytes:
+        """An error event that ends the stream in the front door's shape."""
+        ...
+
+
+def anthropic_error_event(exc: ApiError) -> bytes:
+    """`event: error` with Anthropic's error object."""
+    payload = {
+        "type": "error",
+        "error": {"type": spec_for(exc).anthropic_type, "message": exc.message},
+    }
+    return anthropic_event_bytes(payload)
+
+
+def openai_error_chunk(exc: ApiError) -> bytes:
+    """A `data:` chunk carrying OpenAI's error object (the SDKs raise on it)."""
+    spec = spec_for(exc)
+    error = {"message": exc.message, "type": spec.openai_type, "param": None, "code": exc.code}
+    return openai_chunk_bytes({"error": error})
+
+
+class AnthropicPassthrough:
+    """Anthropic upstream to the Anthropic front door: bytes pass, usage is read."""
+
+    def __init__(self, client_model: str, served_model: str) -> None:
+        self._decoder = SSEDecoder()
+        self._rename = client_model != served_model
+        self._client_model = client_model
+        self._final_usage = False
+        self.usage = Usage()
+        self.complete = False
+
+    def start(self) -> bytes:
+        return b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        events = self._decoder.feed(chunk)
+        for event in events:
+            if event.event == "content_block_delta" and not self._final_usage:
+                self.usage = _one_more_output(self.usage)
+        if not self._rename:
+            for event in events:
+                self._observe(event.event, event.data, parse_only=True)
+            return chunk
+        return b"".join(self._observe(e.event, e.data, parse_only=False) for e in events)
+
+    def _observe(self, name: str | None, data: str, *, parse_only: bool) -> bytes:
+        if name in {"message_start", "message_delta", "message_stop"} or not parse_only:
+            payload = _loads(data)
+            if name == "message_start" and isinstance(payload.get("message"), dict):
+                message = payload["message"]
+                self.usage = usage_from_anthropic(message.get("usage") or {})
+                if not parse_only:
+                    message["model"] = self._client_model
+            elif name == "message_delta" and isinstance(payload.get("usage"), dict):
+                self.usage = _merge_anthropic(self.usage, payload["usage"])
+                self._final_usage = True
+            elif name == "message_stop":
+                self.complete = True
+            if not parse_only:
+                return encode_sse(orjson.dumps(payload), event=name)
+        return b""
+
+    def finish(self) -> bytes:
+        return b""
+
+    def error(self, exc: ApiError) -> bytes:
+        return anthropic_error_event(exc)
+
+
+class OpenAIToAnthropic:
+    """OpenAI upstream to the Anthropic front door: chunks become Anthropic events."""
+
+    def __init__(self, client_model: str, message_id: str, input_estimate: int) -> None:
+        self._decoder = SSEDecoder()
+        self._stream = OpenAIToAnthropicStream(client_model, message_id, input_estimate)
+        self.usage = Usage()
+        self.complete = False
+
+    def start(self) -> bytes:
+        return b"".join(anthropic_event_bytes(e) for e in self._stream.start())
+
+    def feed(self, chunk: bytes) -> bytes:
+        out: list[bytes] = []
+        for event in self._decoder.feed(chunk):
+            if event.data.strip() == "[DONE]":
+                self.complete = True
+                continue
+            payload = _loads(event.data)
+            if "error" in payload and "choices" not in payload:
+                raise _stream_error(payload)
+            out.extend(anthropic_event_bytes(e) for e in self._stream.feed(payload))
+        self.usage = self._stream.usage
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        events = self._stream.finish()
+        self.usage = self._stream.usage
+        return b"".join(anthropic_event_bytes(e) for e in events)
+
+    def error(self, exc: ApiError) -> bytes:
+        return anthropic_error_event(exc)
+
+
+class OpenAIPassthrough:
+    """OpenAI upstream to the OpenAI front door: chunks pass, usage is read (and hidden when the
+    client did not ask for it; the gateway always asks upstream)."""
+
+    def __init__(
+        self, client_model: str, served_model: str, include_usage: bool, input_estimate: int
+    ) -> None:
+        self._decoder = SSEDecoder()
+        self._reported = False
+        self._include_usage = include_usage
+        self._rename = (f'"{served_model}"'.encode(), f'"{client_model}"'.encode())
+        self._renaming = client_model != served_model
+        self.usage = Usage(input_tokens=input_estimate)
+        self.complete = False
+
+    def start(self) -> bytes:
+        return b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        out: list[bytes] = []
+        for event in self._decoder.feed(chunk):
+            data = event.data
+            if not self._reported:
+                self.usage = _one_more_output(self.usage)
+            if data.strip() == "[DONE]":
+                self.complete = True
+                out.append(OPENAI_DONE)
+                continue
+            raw = data.encode()
+            if b'"usage":{' in raw or b'"usage": {' in raw or b'"error"' in raw:
+                payload = _loads(data)
+                if "error" in payload and "choices" not in payload:
+                    raise _stream_error(payload)
+                if isinstance(payload.get("usage"), dict):
+                    self.usage = usage_from_openai(payload["usage"])
+                    self._reported = True
+                    if not self._include_usage:
+                        if not payload.get("choices"):
+                            continue
+                        payload["usage"] = None
+                        raw = orjson.dumps(payload)
+            if self._renaming:
+                raw = raw.replace(self._rename[0], self._rename[1], 1)
+            out.append(b"data: " + raw + b"\n\n")
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        return b""
+
+    def error(self, exc: ApiError) -> bytes:
+        return openai_error_chunk(exc)
+
+
+class AnthropicToOpenAI:
+    """Anthropic upstream to the OpenAI front door: events become chat completion chunks."""
+
+    def __init__(self, client_model: str, completion_id: str, created: int, include_usage: bool):
+        self._decoder = SSEDecoder()
+        self._stream = AnthropicToOpenAIStream(client_model, completion_id, created, include_usage)
+        self.usage = Usage()
+        self.complete = False
+
+    def start(self) -> bytes:
+        return b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        out: list[bytes] = []
+        for event in self._decoder.feed(chunk):
+            payload = _loads(event.data)
+            if payload.get("type") == "error":
+                raise _stream_error(payload)
+            if payload.get("type") == "message_stop":
+                self.complete = True
+            out.extend(openai_chunk_bytes(c) for c in self._stream.feed(payload))
+        self.usage = self._stream.usage
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        chunks = self._stream.finish()
+        self.usage = self._stream.usage
+        return b"".join(openai_chunk_bytes(c) for c in chunks) + OPENAI_DONE
+
+    def error(self, exc: ApiError) -> bytes:
+        return openai_error_chunk(exc)
+
+
+def _loads(data: str) -> dict[str, Any]:
+    try:
+        payload = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _one_more_output(usage: Usage) -> Usage:
+    """Usage with one more output token: streams count deltas until the upstream reports."""
+    return Usage(
+        usage.input_tokens,
+        usage.output_tokens + 1,
+        usage.cache_creation_input_tokens,
+        usage.cache_read_input_tokens,
+    )
+
+
+def _merge_anthropic(current: Usage, delta: dict[str, Any]) -> Usage:
+    """message_delta usage is cumulative; fields it leaves out keep their earlier values."""
+    merged = usage_from_anthropic(delta)
+    return Usage(
+        input_tokens=merged.input_tokens if "input_tokens" in delta else current.input_tokens,
+        output_tokens=merged.output_tokens,
+        cache_creation_input_tokens=merged.cache_creation_input_tokens
+        if "cache_creation_input_tokens" in delta
+        else current.cache_creation_input_tokens,
+        cache_read_input_tokens=merged.cache_read_input_tokens
+        if "cache_read_input_tokens" in delta
+        else current.cache_read_input_tokens,
+    )
+
+
+def _stream_error(payload: dict[str, Any]) -> ApiError:
+    error = payload.get("error")
+    message = "the backend reported an error mid-stream"
+    kind = ""
+    if isinstance(error, dict):
+        message = str(error.get("message") or message)
+        kind = str(error.get("type") or "")
+    if kind == "overloaded_error":
+        return Overloaded(message)
+    return UpstreamError(message)

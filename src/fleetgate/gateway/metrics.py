@@ -1,0 +1,65 @@
+"""Prometheus metrics of one gateway process, in a registry of its own (no global state)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+
+
+class GatewayMetrics:
+    """Counters, gauges and histograms the gateway updates on every request."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "fleetgate_requests",
+            "Client requests by endpoint, model and HTTP status.",
+            ["endpoint", "model", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "fleetgate_request_seconds",
+            "Time from request to the last byte of the answer.",
+            ["endpoint", "model"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.ttft = Histogram(
+            "fleetgate_time_to_first_token_seconds",
+            "Time from request to the first content byte sent to the client (streams).",
+            ["endpoint", "model"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.tokens = Counter(
+            "fleetgate_tokens",
+            "Tokens by direction (input, output).",
+            ["model", "direction"],
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "fleetgate_in_flight_requests", "Client requests being served now.", registry=r
+        )
+        self.backend_requests = Counter(
+            "fleetgate_backend_requests",
+            "Requests sent to each backend, by outcome (ok, error, timeout, unavailable).",
+            ["backend", "site", "outcome"],
+            registry=r,
+        )
+        self.retries = Counter(
+            "fleetgate_retries",
+            "Requests retried on another backend before the first byte.",
+            registry=r,
+        )
+        self.store_errors = Counter(
+            "fleetgate_limit_store_errors",
+            "Limit store failures, by the rule applied (open: admitted, closed: refused).",
+            ["mode"],
+            registry=r,
+        )
+
+    def exposition(self) -> bytes:
+        """The text format Prometheus scrapes."""
+        return generate_latest(self.registry)

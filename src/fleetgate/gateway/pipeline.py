@@ -1,0 +1,109 @@
+"""The walk of one generation request: admit, route, relay, settle.
+
+    admit (limits, all-or-nothing) -> open upstream (placement + policy + failover)
+        -> answer (whole, or streamed) -> settle (exactly once, whatever happened)
+
+Handlers in `fleetgate.api` parse and validate, then hand a `Call` to `serve_generation`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from starlette.responses import Response, StreamingResponse
+
+from fleetgate.gateway.call import Call, Settlement
+from fleetgate.gateway.dispatch import Opened, open_upstream
+from fleetgate.gateway.respond import complete_answer, stream_answer
+from fleetgate.gateway.state import Gateway
+from fleetgate.limits.limiter import Admission, Demand
+from fleetgate.types import Usage
+
+log = logging.getLogger("fleetgate.gateway")
+
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def demand_for(call: Call, endpoint: str) -> Demand:
+    """What the limiter is asked to admit for this call."""
+    return Demand(
+        endpoint=endpoint,
+        model_family=call.model.family,
+        estimated_input_tokens=call.estimated_input_tokens,
+        cache_creation_tokens=0,
+        cache_read_tokens=0,
+        max_output_tokens=call.max_tokens,
+    )
+
+
+async def admit(gw: Gateway, call: Call, endpoint: str) -> Admission | None:
+    """Admit the call against its tenant's plan or tier; RateLimited propagates."""
+    if call.tenant is None:
+        return None
+    admission = await gw.limiter.admit(call.tenant, demand_for(call, endpoint))
+    call.response_headers.update(admission.headers(call.api))
+    return admission
+
+
+def settler(gw: Gateway, call: Call, admission: Admission | None, opened: Opened) -> Settlement:
+    """The exactly-once settlement of a call that reached a backend."""
+
+    async def settle(usage: Usage, ok: bool) -> None:
+        gw.fleet.finish(opened.backend.id, ok=ok, tokens=usage.output_tokens, now=gw.now())
+        gw.metrics.tokens.labels(call.model.id, "input").inc(usage.total_input_tokens)
+        gw.metrics.tokens.labels(call.model.id, "output").inc(usage.output_tokens)
+        if admission is not None:
+            await _settle_limits(gw, admission, usage)
+
+    return Settlement(settle)
+
+
+async def _settle_limits(gw: Gateway, admission: Admission, usage: Usage) -> None:
+    try:
+        await gw.limiter.settle(admission, usage)
+    except Exception:  # the store may be down; the answer is already out
+        gw.metrics.store_errors.labels("settle").inc()
+        log.exception("settling usage failed")
+
+
+async def release(gw: Gateway, admission: Admission | None) -> None:
+    """Give back a reservation for a call that never reached a backend."""
+    if admission is not None:
+        await _settle_limits(gw, admission, Usage())
+
+
+async def serve_generation(gw: Gateway, call: Call, endpoint: str) -> Response:
+    """Serve one Messages or Chat Completions request end to end."""
+    admission = await admit(gw, call, endpoint)
+    try:
+        opened = await open_upstream(gw, call)
+    except BaseException:
+        gw.spawn(release(gw, admission))
+        raise
+    settlement = settler(gw, call, admission, opened)
+    headers = response_headers(call, opened)
+    if call.stream:
+        return StreamingResponse(
+            stream_answer(gw, call, opened, settlement),
+            headers={**headers, **SSE_HEADERS},
+            media_type="text/event-stream",
+        )
+    try:
+        body, usage = await complete_answer(call, opened)
+    except BaseException:
+        gw.spawn(settlement(Usage(input_tokens=call.estimated_input_tokens), False))
+        raise
+    gw.spawn(settlement(usage, True))
+    return Response(body, headers=headers, media_type="application/json")
+
+
+def response_headers(call: Call, opened: Opened) -> Mapping[str, str]:
+    """Headers of a successful answer: request id, limits, and where it was served."""
+    return {
+        **call.response_headers,
+        "request-id": call.request_id,
+        "x-fleetgate-site": opened.backend.site_id,
+        "x-fleetgate-pool": opened.backend.pool_id,
+        "x-fleetgate-backend": opened.backend.id,
+    }

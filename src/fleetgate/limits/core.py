@@ -1,0 +1,314 @@
+"""The limits decision (pure): admit or refuse against every rule at once, settle, and report.
+
+Each function is a function of (rules, stored state, live multipliers, costs, now) and returns the
+state fields to write; stores only persist. Semantics:
+
+- Admission is all-or-nothing: a request is admitted only when every non-shadow rule fits; a
+  refusal writes nothing at all.
+- When only plan windows refuse and the plan has extra usage (an `overage` rule) with room, the
+  request is admitted on extra usage: the overage window (and any buckets) are charged, the plan
+  windows are not.
+- Shadow rules are evaluated and reported but never refuse; they are charged only when they fit.
+- Settlement replaces each reservation by the actual cost, exactly once (the caller ensures the
+  once): a refund never exceeds the reservation, a bucket may go into debt, and a window that
+  rolled over since admission gets only the unreserved excess.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+from fleetgate.limits import buckets, windows
+from fleetgate.limits.model import Charge, Costs, Decision, Rule, RuleStatus, Settlement, State
+
+
+def multiplier_of(rule: Rule, multipliers: Mapping[str, float]) -> float:
+    """The product of the live multipliers that apply to `rule`."""
+    factor = 1.0
+    for key in rule.multiplier_keys:
+        factor *= multipliers.get(key, 1.0)
+    return factor
+
+
+def peak_factor_at(rule: Rule, now: float) -> float:
+    """The consumption multiplier of `rule` at `now` (1 outside its peak spans)."""
+    for start, end in rule.peak_spans:
+        if start <= now < end:
+            return rule.peak_factor
+    return 1.0
+
+
+class _View(NamedTuple):
+    """One rule at `now` before charging: capacity, used, window start and end, fit and wait."""
+
+    capacity: float
+    used: float
+    start: float
+    end: float | None
+    fits: bool
+    wait: float
+
+
+def _bucket_view(rule: Rule, state: Mapping[str, float], cost: float, now: float) -> _View:
+    capacity = rule.capacity
+    stored = state.get(rule.field_a)
+    if stored is None:
+        level = capacity
+    else:
+        ts = state.get(rule.field_b, now)
+        level = stored if now <= ts else min(capacity, stored + (now - ts) * rule.rate)
+    if level >= (cost if cost > 1.0 else 1.0):
+        return _View(capacity, capacity - level, now, None, True, 0.0)
+    wait = buckets.wait_for(level, cost, capacity, rule.rate)
+    return _View(capacity, capacity - level, now, None, False, wait)
+
+
+def _window_span(
+    rule: Rule, state: Mapping[str, float], now: float, starting: bool
+) -> tuple[float, float | None, bool]:
+    """(start, end, running) of the window a request at `now` belongs to."""
+    if rule.kind == "session":
+        stored = state.get(rule.field_a)
+        running = windows.session_running(stored, rule.period, now)
+        if not running and not starting:
+            return now, None, False
+        start = windows.session_start(stored, rule.period, rule.floor_to_hour, now)
+        return start, start + rule.period, running
+    if rule.kind == "fixed":
+        start = windows.fixed_start(rule.period, rule.phase, now)
+        return start, start + rule.period, state.get(rule.field_a) == start
+    start, end = windows.month_bounds(now)
+    return start, end, state.get(rule.field_a) == start
+
+
+def _window_view(
+    rule: Rule,
+    state: Mapping[str, float],
+    multipliers: Mapping[str, float],
+    cost: float,
+    now: float,
+    starting: bool,
+) -> _View:
+    capacity = rule.capacity * multiplier_of(rule, multipliers)
+    start, end, running = _window_span(rule, state, now, starting)
+    used = state.get(rule.field_b, 0.0) if running else 0.0
+    ok = used < capacity and used + cost <= capacity
+    if ok:
+        wait = 0.0
+    elif cost > capacity or end is None:
+        wait = math.inf
+    else:
+        wait = max(0.0, end - now)
+    return _View(capacity, used, start, end, ok, wait)
+
+
+def _view(
+    rule: Rule,
+    state: Mapping[str, float],
+    multipliers: Mapping[str, float],
+    cost: float,
+    now: float,
+    starting: bool = True,
+) -> _View:
+    if rule.kind == "bucket":
+        return _bucket_view(rule, state, cost, now)
+    return _window_view(rule, state, multipliers, cost, now, starting)
+
+
+def _status(rule: Rule, view: _View, charged: float, now: float) -> RuleStatus:
+    used = view.used + charged
+    remaining = view.capacity - used
+    if rule.kind != "bucket":
+        reset_at = view.end
+    elif used > 0 and rule.rate > 0:
+        reset_at = now + used / rule.rate
+    else:
+        reset_at = now
+    fits = view.fits if charged == 0 else True
+    return RuleStatus(rule.limit, view.capacity, remaining, used, reset_at, fits, view.wait)
+
+
+def _evaluate(
+    rules: Sequence[Rule],
+    state: Mapping[str, float],
+    multipliers: Mapping[str, float],
+    costs: Costs,
+    now: float,
+) -> tuple[list[float], list[float], list[_View], list[int], list[int]]:
+    """(amounts, peak factors, views, blocking indexes, shadow refusals) in one pass."""
+    amounts: list[float] = []
+    factors: list[float] = []
+    views: list[_View] = []
+    blocking: list[int] = []
+    shadow_refused: list[int] = []
+    for i, rule in enumerate(rules):
+        factor = peak_factor_at(rule, now) if rule.peak_spans else 1.0
+        amount = getattr(costs, rule.dimension) * factor
+        if rule.kind == "bucket":
+            view = _bucket_view(rule, state, amount, now)
+        else:
+            view = _window_view(rule, state, multipliers, amount, now, True)
+        if not view.fits:
+            if rule.shadow:
+                shadow_refused.append(i)
+            elif not rule.overage:
+                blocking.append(i)
+        amounts.append(amount)
+        factors.append(factor)
+        views.append(view)
+    return amounts, factors, views, blocking, shadow_refused
+
+
+def _choose_charged(
+    rules: Sequence[Rule], views: Sequence[_View], blocking: Sequence[int]
+) -> tuple[list[int], bool]:
+    """(indexes to charge, on extra usage); no indexes means refused."""
+    if not blocking:
+        return [i for i, r in enumerate(rules) if not r.overage and views[i].fits], False
+    overage = [i for i, r in enumerate(rules) if r.overage]
+    windows_only = all(rules[i].kind != "bucket" for i in blocking)
+    if overage and windows_only and all(views[i].fits for i in overage):
+        regular_buckets = [
+            i for i, r in enumerate(rules) if r.kind == "bucket" and not r.overage and views[i].fits
+        ]
+        return overage + regular_buckets, True
+    return [], False
+
+
+def _refused(
+    rules: Sequence[Rule],
+    views: Sequence[_View],
+    blocking: Sequence[int],
+    shadow_refused: Sequence[int],
+    now: float,
+) -> Decision:
+    statuses = tuple(_status(rule, views[i], 0.0, now) for i, rule in enumerate(rules))
+    retry_after = max((views[i].wait for i in blocking), default=0.0)
+    overage_waits = [views[i].wait for i, r in enumerate(rules) if r.overage]
+    if overage_waits and all(rules[i].kind != "bucket" for i in blocking):
+        retry_after = min(retry_after, *overage_waits)
+    return Decision(
+        False, statuses, (), {}, retry_after, tuple(blocking), tuple(shadow_refused), False, now
+    )
+
+
+def decide(
+    rules: Sequence[Rule],
+    state: Mapping[str, float],
+    multipliers: Mapping[str, float],
+    costs: Costs,
+    now: float,
+) -> Decision:
+    """Admit a request of `costs` at `now` against every rule, or refuse it consuming nothing."""
+    amounts, factors, views, blocking, shadow_refused = _evaluate(
+        rules, state, multipliers, costs, now
+    )
+    charged, on_overage = _choose_charged(rules, views, blocking)
+    if blocking and not on_overage:
+        return _refused(rules, views, blocking, shadow_refused, now)
+    updates: State = {}
+    charges = []
+    charged_amounts = [0.0] * len(rules)
+    for i in charged:
+        rule, view, amount = rules[i], views[i], amounts[i]
+        charged_amounts[i] = amount
+        if rule.kind == "bucket":
+            updates[rule.field_a] = view.capacity - view.used - amount
+            updates[rule.field_b] = now
+            charges.append(Charge(i, amount, factors[i], 0.0))
+        else:
+            updates[rule.field_a] = view.start
+            updates[rule.field_b] = view.used + amount
+            charges.append(Charge(i, amount, factors[i], view.start))
+    statuses = tuple(
+        _status(rule, views[i], charged_amounts[i], now) for i, rule in enumerate(rules)
+    )
+    return Decision(
+        True,
+        statuses,
+        tuple(charges),
+        updates,
+        0.0,
+        tuple(blocking),
+        tuple(shadow_refused),
+        on_overage,
+        now,
+    )
+
+
+def _settle_bucket(rule: Rule, state: Mapping[str, float], delta: float, now: float) -> float:
+    stored = state.get(rule.field_a)
+    if stored is None:
+        level = rule.capacity
+    else:
+        level = buckets.level_at(
+            stored, state.get(rule.field_b, now), rule.capacity, rule.rate, now
+        )
+    return buckets.refund(level, -delta, rule.capacity) if delta else level
+
+
+def settle(
+    rules: Sequence[Rule],
+    state: Mapping[str, float],
+    charges: Sequence[Charge],
+    actual: Costs,
+    now: float,
+) -> Settlement:
+    """Replace each charge of an admission by the actual cost of the request."""
+    updates: State = {}
+    adjustments: list[float] = []
+    for charge in charges:
+        rule = rules[charge.rule_index]
+        delta = actual.of(rule.dimension) * charge.factor - charge.amount
+        if rule.kind == "bucket":
+            before = _bucket_view(rule, state, 0.0, now)
+            level = _settle_bucket(rule, state, delta, now)
+            updates[rule.field_a] = level
+            updates[rule.field_b] = max(now, state.get(rule.field_b, now))
+            adjustments.append((rule.capacity - before.used) - level)
+            continue
+        start, _end, running = _window_span(rule, state, now, starting=True)
+        used = state.get(rule.field_b, 0.0) if running else 0.0
+        same_window = running and start == charge.period_start
+        change = delta if same_window else max(0.0, delta)
+        new_used = max(0.0, used + change)
+        if new_used != used:
+            updates[rule.field_a] = start
+            updates[rule.field_b] = new_used
+        adjustments.append(new_used - used)
+    return Settlement(updates, tuple(adjustments), now)
+
+
+def snapshot(
+    rules: Sequence[Rule],
+    state: Mapping[str, float],
+    multipliers: Mapping[str, float],
+    now: float,
+) -> tuple[RuleStatus, ...]:
+    """Every rule's status at `now` without charging or starting anything."""
+    return tuple(
+        _status(rule, _view(rule, state, multipliers, 0.0, now, starting=False), 0.0, now)
+        for rule in rules
+    )
+
+
+def state_ttl(rules: Sequence[Rule], state: Mapping[str, float], now: float) -> float:
+    """Seconds after which the state of these rules no longer matters (buckets full again,
+    windows over): a store may expire an idle key after this long. 0 means already idle."""
+    longest = 0.0
+    for rule in rules:
+        if rule.kind == "bucket":
+            stored = state.get(rule.field_a)
+            if stored is not None and rule.rate > 0:
+                ts = state.get(rule.field_b, now)
+                level = buckets.level_at(stored, ts, rule.capacity, rule.rate, now)
+                longest = max(longest, (rule.capacity - level) / rule.rate)
+            continue
+        start = state.get(rule.field_a)
+        if start is None:
+            continue
+        end = windows.month_bounds(start)[1] if rule.kind == "month" else start + rule.period
+        longest = max(longest, end - now)
+    return longest

@@ -1,0 +1,317 @@
+"""The demand file of the planner: who uses the fleet, how much, when, and what is offered today.
+
+Owns the YAML shape (plans with subscribers, active shares and heavy-tailed usage; API tiers; the
+diurnal curve with peak hours; peak-hour metering; the model mix; planning assumptions such as
+the utilization target, site availability and cost figures) and its validation. Every refusal
+names the key path, e.g. ``plans[1].subscribers: expected a positive integer, got -5``.
+Published plan multipliers (relative to Pro) and API tier limits are the defaults.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from fleetgate.config_types import (
+    Frozen,
+    Name,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Pue,
+)
+from fleetgate.errors import ConfigurationError
+from fleetgate.planner.validation import read_yaml, validate
+
+
+def _fraction(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise PydanticCustomError("expected", "expected a fraction in (0, 1]", {})
+    if not 0.0 < value <= 1.0:
+        raise PydanticCustomError("expected", "expected a fraction in (0, 1]", {})
+    return float(value)
+
+
+def _share(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise PydanticCustomError("expected", "expected a share in [0, 1)", {})
+    if not 0.0 <= value < 1.0:
+        raise PydanticCustomError("expected", "expected a share in [0, 1)", {})
+    return float(value)
+
+
+def _refusal(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise PydanticCustomError("expected", "expected a refusal rate in (0, 0.5]", {})
+    if not 0.0 < value <= 0.5:
+        raise PydanticCustomError("expected", "expected a refusal rate in (0, 0.5]", {})
+    return float(value)
+
+
+def _hour(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 24:
+        raise PydanticCustomError("expected", "expected an hour from 0 to 24", {})
+    return value
+
+
+Fraction = Annotated[float, BeforeValidator(_fraction)]
+Share = Annotated[float, BeforeValidator(_share)]
+Hour = Annotated[int, BeforeValidator(_hour)]
+RefusalRate = Annotated[float, BeforeValidator(_refusal)]
+
+PUBLISHED_PLAN_MULTIPLIERS: dict[str, float] = {
+    "free": 0.2,  # "Pro: at least five times the usage per session compared to our free service"
+    "pro": 1.0,
+    "max-5x": 5.0,  # "five times the Pro plan's per-session usage allowance"
+    "max-20x": 20.0,  # "20 times the Pro plan's per-session usage allowance"
+    "team-standard": 1.25,  # "1.25x the Pro plan's per-session usage allowance"
+    "team-premium": 6.25,  # "6.25x the Pro plan's per-session usage allowance"
+    "enterprise": 1.25,  # not published; taken equal to a Team Standard seat [A]
+}
+"""Per-session allowance relative to Pro (support.claude.com; rate-limit-semantics.md 2.1)."""
+
+PLAN_NAMES: dict[str, str] = {
+    "free": "Free",
+    "pro": "Pro",
+    "max-5x": "Max 5x",
+    "max-20x": "Max 20x",
+    "team-standard": "Team Standard",
+    "team-premium": "Team Premium",
+    "enterprise": "Enterprise",
+}
+
+PUBLISHED_TIER_OTPM: dict[str, tuple[int, int]] = {
+    "start": (400_000, 2_000_000),
+    "build": (1_000_000, 5_000_000),
+    "scale": (2_000_000, 10_000_000),
+}
+"""(OTPM, ITPM) for Sonnet/Opus 4.x, v2026 tables (rate-limit-semantics.md 1.8)."""
+
+
+class RequestShape(Frozen):
+    """What one request looks like on average (drives the performance model)."""
+
+    mean_prompt_tokens: PositiveInt = 2_000
+    mean_output_tokens: PositiveInt = 400
+
+
+class Slo(Frozen):
+    """Latency targets every replica must meet (MLPerf Llama 2 70B interactive by default)."""
+
+    tpot_ms: PositiveFloat = 40.0
+    ttft_ms: PositiveFloat = 450.0
+
+
+class Diurnal(Frozen):
+    """Load through the day: 24 hourly weights, or a cosine curve peaking at `peak_hour_utc`."""
+
+    peak_hour_utc: Hour = 16
+    peak_to_trough: PositiveFloat = 3.0
+    hourly: tuple[PositiveFloat, ...] | None = None
+
+    @field_validator("hourly")
+    @classmethod
+    def _twenty_four(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if value is not None and len(value) != 24:
+            raise ValueError(f"expected 24 hourly weights, got {len(value)}")
+        return value
+
+    @field_validator("peak_to_trough")
+    @classmethod
+    def _at_least_one(cls, value: float) -> float:
+        if value < 1.0:
+            raise ValueError("expected a ratio of at least 1")
+        return value
+
+
+class EfficiencySettings(Frozen):
+    """Overrides of the performance model's efficiency factors (perfmodel.Efficiency)."""
+
+    compute_efficiency: Fraction | None = None
+    bandwidth_efficiency: Fraction | None = None
+    step_overhead_s: NonNegativeFloat | None = None
+    tp_comm_penalty: NonNegativeFloat | None = None
+    memory_utilization: Fraction | None = None
+
+    def given(self) -> dict[str, float]:
+        """Only the factors the file sets."""
+        return {key: value for key, value in self.model_dump().items() if value is not None}
+
+
+class PeakMetering(Frozen):
+    """Peak-hour metering: sessions consume their 5-hour budget `multiplier` times faster."""
+
+    enabled: bool = False
+    hours_utc: tuple[Hour, Hour] = (13, 19)  # weekdays 05:00-11:00 PT (rate-limit-semantics 2.3)
+    multiplier: PositiveFloat = 2.0  # not public; third parties guess 2-3x
+    plans: tuple[Name, ...] = ()
+    """Plans it applies to; empty means every plan."""
+
+
+class Offer(Frozen):
+    """What is offered today, as the Pro plan's budgets in output tokens."""
+
+    pro_five_hour_tokens: PositiveFloat
+    pro_weekly_tokens: PositiveFloat
+
+
+class PlanDemand(Frozen):
+    """Subscribers of one plan and how they use it."""
+
+    id: Name
+    subscribers: NonNegativeInt
+    five_hour_multiplier: PositiveFloat | None = None
+    weekly_multiplier: PositiveFloat | None = None
+    daily_active_share: Fraction
+    sessions_per_active_day: PositiveFloat = 1.0
+    session_tokens_mean: PositiveFloat
+    usage_sigma: PositiveFloat = 1.0
+    """Log-normal shape of per-user usage: 1.0 puts the heaviest 1% at ~6x the mean."""
+    weekly_active_share: Fraction = 1.0
+    weekly_tokens_mean: PositiveFloat | None = None
+
+    @property
+    def name(self) -> str:
+        """A display name (the published one for known plans)."""
+        return PLAN_NAMES.get(self.id, self.id)
+
+
+class TierDemand(Frozen):
+    """Organizations on one API tier and how much of their per-minute limit they use at peak."""
+
+    id: Name
+    organizations: NonNegativeInt
+    otpm_multiplier: PositiveFloat | None = None
+    offered_otpm: PositiveFloat | None = None
+    itpm_per_otpm: PositiveFloat = 5.0  # v2026 tables: ITPM = 5 x OTPM
+    utilization_mean: Fraction
+    utilization_sd: PositiveFloat = 0.1
+
+
+class CostAssumptions(Frozen):
+    """Prices for cost per GPU-hour and per million tokens (sources in costs.py)."""
+
+    electricity_usd_per_kwh: PositiveFloat = 0.065
+    facility_capex_usd_per_w: PositiveFloat = 13.8
+    facility_life_years: PositiveFloat = 15.0
+    gpu_life_years: PositiveFloat = 5.0
+    ground_pue: Pue = 1.2
+    """PUE of the ground site an orbital pool is compared with (McCalip default) [S]."""
+    gpu_capex_usd: dict[Name, PositiveFloat] = Field(default_factory=dict)
+
+
+class Demand(Frozen):
+    """The whole demand file."""
+
+    request_shape: RequestShape = RequestShape()
+    slo: Slo = Slo()
+    efficiency: EfficiencySettings = EfficiencySettings()
+    utilization_target: Fraction = 0.8
+    refusal_target: RefusalRate = 0.01
+    api_share: Share = 0.0
+    common_mode_availability: Fraction = 0.9995
+    site_availability: dict[Name, Fraction] = Field(default_factory=dict)
+    default_site_availability: Fraction = 0.991
+    diurnal: Diurnal
+    peak_metering: PeakMetering = PeakMetering()
+    model_mix: dict[Name, PositiveFloat]
+    offer: Offer
+    plans: tuple[PlanDemand, ...]
+    tiers: tuple[TierDemand, ...] = ()
+    costs: CostAssumptions = CostAssumptions()
+
+    @field_validator("model_mix")
+    @classmethod
+    def _adds_up(cls, value: dict[str, float]) -> dict[str, float]:
+        total = sum(value.values())
+        if not value or abs(total - 1.0) > 1e-6:
+            raise ValueError(f"expected shares that add up to 1, they add up to {total:g}")
+        return value
+
+    @field_validator("plans")
+    @classmethod
+    def _some_plans(cls, value: tuple[PlanDemand, ...]) -> tuple[PlanDemand, ...]:
+        if not value:
+            raise ValueError("expected at least one plan")
+        return value
+
+
+def demand_from_mapping(data: Any, *, source: str = "demand") -> Demand:
+    """Validate parsed YAML into `Demand`, resolving defaults; errors name the key path."""
+    demand = validate(Demand, data, source=source)
+    problems = _duplicate_ids("plans", [plan.id for plan in demand.plans])
+    problems += _duplicate_ids("tiers", [tier.id for tier in demand.tiers])
+    plans = []
+    for index, plan in enumerate(demand.plans):
+        multiplier = plan.five_hour_multiplier or PUBLISHED_PLAN_MULTIPLIERS.get(plan.id)
+        if multiplier is None:
+            known = ", ".join(PUBLISHED_PLAN_MULTIPLIERS)
+            problems.append(
+                f"plans[{index}].five_hour_multiplier: required for a plan other than {known}"
+            )
+            continue
+        if plan.weekly_active_share < plan.daily_active_share:
+            problems.append(
+                f"plans[{index}].weekly_active_share: must be at least daily_active_share "
+                f"({plan.daily_active_share:g}), got {plan.weekly_active_share:g}"
+            )
+        plans.append(_resolve_plan(plan, multiplier))
+    tiers = []
+    for index, tier in enumerate(demand.tiers):
+        published = PUBLISHED_TIER_OTPM.get(tier.id)
+        if tier.offered_otpm is None and published is None:
+            known = ", ".join(PUBLISHED_TIER_OTPM)
+            problems.append(f"tiers[{index}].offered_otpm: required for a tier other than {known}")
+            continue
+        offered = tier.offered_otpm or float(published[0] if published else 0)
+        tiers.append(
+            tier.model_copy(
+                update={"offered_otpm": offered, "otpm_multiplier": tier.otpm_multiplier or offered}
+            )
+        )
+    for index, plan_id in enumerate(demand.peak_metering.plans):
+        if plan_id not in {plan.id for plan in demand.plans}:
+            problems.append(f"peak_metering.plans[{index}]: unknown plan {plan_id!r}")
+    start, end = demand.peak_metering.hours_utc
+    if start == end:
+        problems.append("peak_metering.hours_utc: start and end must differ")
+    if problems:
+        raise ConfigurationError(f"{source}: invalid input\n  " + "\n  ".join(problems))
+    return demand.model_copy(update={"plans": tuple(plans), "tiers": tuple(tiers)})
+
+
+def _resolve_plan(plan: PlanDemand, multiplier: float) -> PlanDemand:
+    weekly_mean = plan.weekly_tokens_mean or (
+        plan.session_tokens_mean
+        * plan.sessions_per_active_day
+        * 7.0
+        * plan.daily_active_share
+        / plan.weekly_active_share
+    )
+    return plan.model_copy(
+        update={
+            "five_hour_multiplier": multiplier,
+            "weekly_multiplier": plan.weekly_multiplier or multiplier,
+            "weekly_tokens_mean": weekly_mean,
+        }
+    )
+
+
+def _duplicate_ids(what: str, ids: list[str]) -> list[str]:
+    seen: set[str] = set()
+    problems = []
+    for index, item in enumerate(ids):
+        if item in seen:
+            problems.append(f"{what}[{index}].id: duplicate id {item!r}")
+        seen.add(item)
+    return problems
+
+
+def load_demand(path: str | Path) -> Demand:
+    """Read and validate a demand file."""
+    return demand_from_mapping(read_yaml(path), source=str(path))

@@ -1,0 +1,396 @@
+"""Live fleet state: load, latency, engine metrics, health and drains of every backend.
+
+`FleetState` is mutable and owned by whoever runs the fleet (the gateway app or the simulator);
+there are no globals. Every method takes `now`. Per-backend numbers live in numpy arrays indexed
+by the backend's position, so routing policies read them as vectors (see `FleetView`).
+
+Engine metrics older than `routing.probes.stale_after_s`, and latency averages older than
+`routing.latency_stale_after_s`, count as unknown: never as idle, never as saturated.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from fleetgate.errors import NotFound
+from fleetgate.routing.availability import AvailabilityTracker
+from fleetgate.routing.backends import Backend, Candidates, IndexArray, Mask, backends_from_settings
+from fleetgate.routing.config import RoutingSettings
+from fleetgate.routing.hashing import stable_hash
+from fleetgate.routing.health import CircuitBreaker, find_outliers
+
+FloatArray = npt.NDArray[np.float64]
+DrainScope = Literal["backend", "pool", "site"]
+
+__all__ = ["Backend", "Candidates", "DrainScope", "FleetState", "FleetView"]
+
+
+class FleetView(Protocol):
+    """What routing policies may read: per-backend vectors indexed by fleet position."""
+
+    @property
+    def routing(self) -> RoutingSettings: ...
+    @property
+    def in_flight(self) -> FloatArray: ...
+    @property
+    def load(self) -> FloatArray:
+        """In-flight requests per unit of capacity."""
+        ...
+
+    @property
+    def outstanding_tokens(self) -> FloatArray: ...
+    @property
+    def capacity(self) -> FloatArray: ...
+    @property
+    def rtt_s(self) -> FloatArray: ...
+    @property
+    def salts(self) -> npt.NDArray[np.uint64]: ...
+    @property
+    def requests_started(self) -> int: ...
+
+    def indices_of(self, candidates: Sequence[Backend]) -> IndexArray: ...
+    def latency_estimates(self, indices: IndexArray, now: float) -> tuple[FloatArray, FloatArray]:
+        """(time to first token, inter-token latency) per index; unknown ones get priors."""
+        ...
+
+
+class FleetState:
+    """Mutable live state of every backend; the one object the router reads and shells feed."""
+
+    def __init__(
+        self,
+        backends: Sequence[Backend],
+        routing: RoutingSettings | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.routing = routing or RoutingSettings()
+        self.rng = rng or random.Random()
+        self.backends: tuple[Backend, ...] = tuple(backends)
+        self.index = {backend.id: i for i, backend in enumerate(self.backends)}
+        count = len(self.backends)
+        self.in_flight: FloatArray = np.zeros(count)
+        self.load: FloatArray = np.zeros(count)
+        self.outstanding_tokens: FloatArray = np.zeros(count)
+        self.capacity: FloatArray = np.array([b.capacity_weight for b in self.backends], float)
+        self.rtt_s: FloatArray = np.array([b.network_rtt_s for b in self.backends], float)
+        self.salts = np.array([stable_hash(b.id) for b in self.backends], dtype=np.uint64)
+        self.site_codes = {site: code for code, site in enumerate(dict.fromkeys(
+            b.site_id for b in self.backends))}  # fmt: skip
+        self.site_of: npt.NDArray[np.int64] = np.array(
+            [self.site_codes[b.site_id] for b in self.backends], dtype=np.int64
+        )
+        self.ttft_s: FloatArray = np.full(count, np.nan)
+        self.itl_s: FloatArray = np.full(count, np.nan)
+        self.ttft_at: FloatArray = np.full(count, -np.inf)
+        self.itl_at: FloatArray = np.full(count, -np.inf)
+        self.waiting: FloatArray = np.zeros(count)
+        self.running: FloatArray = np.zeros(count)
+        self.kv_usage: FloatArray = np.zeros(count)
+        self.pressure: FloatArray = np.zeros(count)
+        self.metrics_at: FloatArray = np.full(count, -np.inf)
+        self.drained: Mask = np.zeros(count, dtype=bool)
+        self.probe_ok: Mask = np.ones(count, dtype=bool)
+        self.routable: Mask = np.ones(count, dtype=bool)
+        self.breakers = [CircuitBreaker(self.routing.breaker) for _ in self.backends]
+        self._probe_streak = [0] * count
+        self._unsettled: set[int] = set()
+        self.availability = AvailabilityTracker(self.routing.availability)
+        self.requests_started = 0
+        self._by_model: dict[str, Candidates] = {}
+        for model_id in dict.fromkeys(b.model_id for b in self.backends):
+            members = [i for i, b in enumerate(self.backends) if b.model_id == model_id]
+            self._by_model[model_id] = Candidates(self.backends, np.array(members, np.int64))
+
+    @classmethod
+    def from_settings(cls, settings: Any, rng: random.Random | None = None) -> FleetState:
+        """Every backend of `settings` (a `fleetgate.settings.Settings`), all idle and healthy."""
+        return cls(backends_from_settings(settings), settings.routing, rng)
+
+    # ------------------------------------------------------------------ lookups
+
+    def backends_for_model(self, model_id: str) -> Candidates:
+        """Every backend serving `model_id` (empty when none does)."""
+        found = self._by_model.get(model_id)
+        return found if found is not None else Candidates(self.backends, np.zeros(0, np.int64))
+
+    def model_ids(self) -> list[str]:
+        """Every model some backend serves."""
+        return list(self._by_model)
+
+    def backend(self, backend_id: str) -> Backend:
+        """The backend called `backend_id`; NotFound when there is none."""
+        return self.backends[self._position(backend_id)]
+
+    def indices_of(self, candidates: Sequence[Backend]) -> IndexArray:
+        """Fleet positions of `candidates` (free for `Candidates`)."""
+        if isinstance(candidates, Candidates):
+            return candidates.indices
+        return np.array([self.index[b.id] for b in candidates], dtype=np.int64)
+
+    def _position(self, backend_id: str) -> int:
+        position = self.index.get(backend_id)
+        if position is None:
+            raise NotFound(f"no backend {backend_id!r} in this fleet")
+        return position
+
+    # ------------------------------------------------------------------ request lifecycle
+
+    def begin(self, backend_id: str, tokens: int, now: float) -> None:
+        """A request of `tokens` estimated tokens (input + max output) was sent to a backend."""
+        i = self._position(backend_id)
+        self.in_flight[i] += 1
+        self.load[i] = self.in_flight[i] / self.capacity[i]
+        self.outstanding_tokens[i] += max(tokens, 0)
+        self.requests_started += 1
+        breaker = self.breakers[i]
+        if breaker.state != "closed":
+            breaker.on_begin(now)
+            self._update_routable(i, now)
+
+    def first_token(self, backend_id: str, ttft_s: float, now: float) -> None:
+        """The backend produced its first token `ttft_s` after the request was sent."""
+        i = self._position(backend_id)
+        self._ewma(self.ttft_s, self.ttft_at, i, ttft_s, now)
+
+    def finish(
+        self,
+        backend_id: str,
+        *,
+        ok: bool,
+        tokens: int,
+        now: float,
+        itl_s: float | None = None,
+        record_outcome: bool = True,
+    ) -> None:
+        """A request ended; `tokens` is the count given to `begin`. `ok` is the backend's verdict
+        (False: connect error, 5xx, timeout, overload). `record_outcome=False` releases the load
+        without judging the backend (the client went away)."""
+        i = self._position(backend_id)
+        self.in_flight[i] = max(self.in_flight[i] - 1, 0)
+        self.load[i] = self.in_flight[i] / self.capacity[i]
+        if self.in_flight[i] == 0:  # self-healing: nothing in flight holds no tokens
+            self.outstanding_tokens[i] = 0
+        else:
+            self.outstanding_tokens[i] = max(self.outstanding_tokens[i] - max(tokens, 0), 0)
+        if itl_s is not None:
+            self._ewma(self.itl_s, self.itl_at, i, itl_s, now)
+        breaker = self.breakers[i]
+        if not record_outcome:
+            breaker.on_abandon(now)
+            self._update_routable(i, now)
+            return
+        backend = self.backends[i]
+        self.availability.record_attempt(
+            backend.id, backend.pool_id, backend.site_id, ok=ok, now=now
+        )
+        if breaker.record(ok, now, self.rng) or breaker.state != "closed":
+            self._update_routable(i, now)
+
+    def record_request(self, *, ok: bool, now: float) -> None:
+        """A client request ended (after any failover): end-to-end availability."""
+        self.availability.record_request(ok=ok, now=now)
+
+    def record_metrics(
+        self, backend_id: str, waiting: float, running: float, kv_usage: float, now: float
+    ) -> None:
+        """Engine metrics scraped from a backend (vLLM: waiting, running, KV-cache usage 0..1)."""
+        i = self._position(backend_id)
+        self.waiting[i] = max(waiting, 0.0)
+        self.running[i] = max(running, 0.0)
+        self.kv_usage[i] = min(max(kv_usage, 0.0), 1.0)
+        self.metrics_at[i] = now
+        limits = self.routing.saturation
+        self.pressure[i] = max(
+            self.waiting[i] / limits.max_waiting, self.kv_usage[i] / limits.max_kv_usage
+        )
+
+    def probe_result(self, backend_id: str, ok: bool, now: float) -> None:
+        """An active health probe answered (ok) or failed; thresholds avoid flapping."""
+        i = self._position(backend_id)
+        probes = self.routing.probes
+        streak = self._probe_streak[i]
+        streak = (max(streak, 0) + 1) if ok else (min(streak, 0) - 1)
+        self._probe_streak[i] = streak
+        if ok and streak >= probes.healthy_after:
+            self.probe_ok[i] = True
+        elif not ok and -streak >= probes.unhealthy_after:
+            self.probe_ok[i] = False
+        self._update_routable(i, now)
+
+    def _ewma(
+        self, values: FloatArray, stamps: FloatArray, i: int, sample: float, now: float
+    ) -> None:
+        if not math.isfinite(sample) or sample < 0:
+            return
+        old = values[i]
+        fresh = now - stamps[i] <= self.routing.latency_stale_after_s
+        alpha = self.routing.ewma_alpha
+        values[i] = sample if math.isnan(old) or not fresh else alpha * sample + (1 - alpha) * old
+        stamps[i] = now
+
+    # ------------------------------------------------------------------ health and drains
+
+    def _update_routable(self, i: int, now: float) -> None:
+        breaker = self.breakers[i]
+        allows = breaker.allows(now)
+        self.routable[i] = allows and self.probe_ok[i] and not self.drained[i]
+        if breaker.state == "closed":
+            self._unsettled.discard(i)
+        else:
+            self._unsettled.add(i)
+
+    def refresh(self, now: float) -> None:
+        """Let open breakers whose deadline passed turn half-open (cheap: open ones only)."""
+        for i in list(self._unsettled):
+            self._update_routable(i, now)
+
+    def _members(self, scope: DrainScope, target_id: str) -> list[int]:
+        if scope == "backend":
+            return [self._position(target_id)]
+        attribute = "pool_id" if scope == "pool" else "site_id"
+        members = [i for i, b in enumerate(self.backends) if getattr(b, attribute) == target_id]
+        if not members:
+            raise NotFound(f"no {scope} {target_id!r} in this fleet")
+        return members
+
+    def drain(self, scope: DrainScope, target_id: str, now: float) -> list[str]:
+        """Stop routing new requests to a backend, pool or site; in-flight ones finish."""
+        return self._set_drained(scope, target_id, True, now)
+
+    def undrain(self, scope: DrainScope, target_id: str, now: float) -> list[str]:
+        """Route to a drained backend, pool or site again."""
+        return self._set_drained(scope, target_id, False, now)
+
+    def _set_drained(self, scope: DrainScope, target_id: str, value: bool, now: float) -> list[str]:
+        if scope not in ("backend", "pool", "site"):
+            raise NotFound(f"cannot drain a {scope!r}: expected backend, pool or site")
+        members = self._members(scope, target_id)
+        for i in members:
+            self.drained[i] = value
+            self._update_routable(i, now)
+        return [self.backends[i].id for i in members]
+
+    def trip(self, backend_id: str, now: float, reason: str = "opened by an operator") -> None:
+        """Open a backend's circuit now; it probes back like any open breaker."""
+        i = self._position(backend_id)
+        self.breakers[i].trip(now, self.rng, reason)
+        self._update_routable(i, now)
+
+    def reset_breaker(self, backend_id: str, now: float) -> None:
+        """Close a backend's circuit now and forget its failures."""
+        i = self._position(backend_id)
+        self.breakers[i].reset()
+        self._update_routable(i, now)
+
+    def detect_outliers(self, now: float) -> list[str]:
+        """Eject backends whose success ratio trails their model's peers; returns their ids."""
+        ejected: list[str] = []
+        window = self.routing.availability.windows_s[0]
+        reports = {
+            r.id: (r.successes, r.attempts)
+            for r in self.availability.report(now, "backend")
+            if r.window_s == window
+        }
+        for group in self._by_model.values():
+            members = group.indices.tolist()
+            counts = [reports.get(self.backends[i].id, (0, 0)) for i in members]
+            already = sum(1 for i in members if self.breakers[i].state_at(now) != "closed")
+            for position in find_outliers(counts, already, self.routing.outliers):
+                i = members[position]
+                ok, total = counts[position]
+                self.breakers[i].trip(now, self.rng, f"outlier: success ratio {ok / total:.3f}")
+                self._update_routable(i, now)
+                ejected.append(self.backends[i].id)
+        return ejected
+
+    # ------------------------------------------------------------------ derived views
+
+    def metrics_fresh(self, indices: IndexArray, now: float) -> Mask:
+        """Which of `indices` have engine metrics younger than `stale_after_s`."""
+        fresh: Mask = self.metrics_at[indices] >= now - self.routing.probes.stale_after_s
+        return fresh
+
+    def metrics_stale(self, indices: IndexArray, now: float) -> Mask:
+        """Which of `indices` had engine metrics once but none younger than `stale_after_s`:
+        unknown state (a backend never scraped has no metrics source and is not stale)."""
+        return self.load_masks(indices, now)[1]
+
+    def saturated(self, indices: IndexArray, now: float, share: float = 1.0) -> Mask:
+        """Which of `indices` are saturated at `share` of the thresholds; unknown is not."""
+        return self.load_masks(indices, now, share)[0]
+
+    def load_masks(self, indices: IndexArray, now: float, share: float = 1.0) -> tuple[Mask, Mask]:
+        """(saturated, stale) for `indices`. Saturated: fresh metrics at or over `share` of a
+        threshold (waiting, KV usage), or in-flight at the per-replica cap when one is set."""
+        stamps = self.metrics_at[indices]
+        fresh = stamps >= now - self.routing.probes.stale_after_s
+        saturated: Mask = fresh & (self.pressure[indices] >= share)
+        stale: Mask = ~fresh & (stamps > -np.inf)
+        per_replica = self.routing.saturation.max_in_flight_per_replica
+        if per_replica is not None:
+            cap = np.maximum(np.ceil(per_replica * share * self.capacity[indices]), 1)
+            saturated |= self.in_flight[indices] >= cap
+        return saturated, stale
+
+    def latency_estimates(self, indices: IndexArray, now: float) -> tuple[FloatArray, FloatArray]:
+        """(TTFT, ITL) EWMAs of `indices`; unknown or stale ones take the median of the known
+        ones (or the configured prior), so an unmeasured backend is neither best nor worst."""
+        horizon = now - self.routing.latency_stale_after_s
+        return (
+            _with_prior(
+                self.ttft_s[indices],
+                self.ttft_at[indices] >= horizon,
+                self.routing.latency_prior_ttft_s,
+            ),
+            _with_prior(
+                self.itl_s[indices],
+                self.itl_at[indices] >= horizon,
+                self.routing.latency_prior_itl_s,
+            ),
+        )
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        """JSON-ready state of every backend plus availability, for the admin endpoint."""
+        self.refresh(now)
+        fresh = self.metrics_fresh(np.arange(len(self.backends)), now)
+        rows = []
+        for i, b in enumerate(self.backends):
+            breaker = self.breakers[i]
+            drain = "none"
+            if self.drained[i]:
+                drain = "draining" if self.in_flight[i] > 0 else "drained"
+            rows.append({
+                "id": b.id, "url": b.url, "model": b.model_id, "pool": b.pool_id,
+                "site": b.site_id, "in_flight": int(self.in_flight[i]),
+                "outstanding_tokens": int(self.outstanding_tokens[i]),
+                "ttft_ewma_s": _finite(self.ttft_s[i]), "itl_ewma_s": _finite(self.itl_s[i]),
+                "metrics": {
+                    "waiting": float(self.waiting[i]), "running": float(self.running[i]),
+                    "kv_usage": float(self.kv_usage[i]), "fresh": bool(fresh[i]),
+                    "age_s": _finite(now - self.metrics_at[i]),
+                },
+                "breaker": {"state": breaker.state, "reason": breaker.last_reason,
+                            "reopen_at": _finite(breaker.reopen_at)},
+                "probe_ok": bool(self.probe_ok[i]), "drain": drain,
+                "routable": bool(self.routable[i]),
+            })  # fmt: skip
+        return {"now": now, "backends": rows, "availability": self.availability.snapshot(now)}
+
+
+def _with_prior(values: FloatArray, known: Mask, prior: float) -> FloatArray:
+    if np.count_nonzero(known) == len(known):  # a recent stamp implies a value
+        return values
+    fill = float(np.median(values[known])) if np.count_nonzero(known) else prior
+    result: FloatArray = np.where(known, values, fill)
+    return result
+
+
+def _finite(value: float) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None

@@ -1,0 +1,280 @@
+"""The router: placement, health, saturation and priority, then one policy's choice.
+
+One decision, in order (each step a vector mask over the model's backends):
+  1. backends serving the model                       none -> NotFound
+  2. placement (tenant policy; dedicated pools)       none -> NoAllowedPool, naming the policy
+  3. routable (not drained, breaker admits, probes ok, not excluded by this request's failover)
+                                                      none -> NoAllowedPool, saying why
+  4. not saturated at the request's priority class's share of the thresholds
+                                                      none -> Overloaded (529 / 503) + retry-after
+  5. spillover: the tenant's dedicated pools first, shared pools after; backends whose engine
+     metrics went stale only when no fresh one is left; soft site avoidance for failover
+  6. the model's policy ranks what is left.
+Placement is computed once per (tenant, model) and cached; the rest costs microseconds.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fleetgate.errors import NoAllowedPool, NotFound, Overloaded
+from fleetgate.routing.backends import Backend, Candidates, IndexArray, Mask
+from fleetgate.routing.fleet import FleetState
+from fleetgate.routing.placement import OPEN_POLICY, describe, place, refusal_summary
+from fleetgate.routing.policies import Policy, RouteRequest, build_policy
+from fleetgate.routing.retry import RetryBudget
+from fleetgate.settings import PlacementSettings, Settings, TenantSettings
+
+PLACEMENT_CACHE_LIMIT = 10_000
+
+SITE_HEADER = "x-fleetgate-site"
+POOL_HEADER = "x-fleetgate-pool"
+BACKEND_HEADER = "x-fleetgate-backend"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDecision:
+    """One routing decision, for the response headers and the access log."""
+
+    backend: Backend
+    policy: str
+    tenant_id: str | None
+    model_id: str
+    priority: int
+    tier: str
+    serving: int
+    allowed: int
+    routable: int
+    open: int
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Response headers naming where the request was served."""
+        b = self.backend
+        return {SITE_HEADER: b.site_id, POOL_HEADER: b.pool_id, BACKEND_HEADER: b.id}
+
+    def as_log(self) -> dict[str, Any]:
+        """A flat record for the access log."""
+        b = self.backend
+        return {
+            "backend": b.id, "pool": b.pool_id, "site": b.site_id, "provider": b.provider,
+            "owner": b.owner, "jurisdiction": b.jurisdiction, "policy": self.policy,
+            "tenant": self.tenant_id, "model": self.model_id, "priority": self.priority,
+            "tier": self.tier, "serving": self.serving, "allowed": self.allowed,
+            "routable": self.routable, "open": self.open,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    policy: PlacementSettings
+    candidates: Candidates
+    dedicated: Mask
+    has_dedicated: bool
+
+
+class Router:
+    """Chooses a backend for each request; state lives in the `FleetState` it is given."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        fleet: FleetState,
+        on_decision: Callable[[RouteDecision], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.routing = settings.routing
+        self.fleet = fleet
+        self.on_decision = on_decision
+        self._policy_names = {m: self.routing.policy_for(m) for m in fleet.model_ids()}
+        names = {self.routing.default, *self._policy_names.values()}
+        self._policies: dict[str, Policy] = {n: build_policy(n, self.routing) for n in names}
+        self._placed: dict[tuple[str | None, str], _Placed] = {}
+        self.retry_budget = RetryBudget(self.routing.retry)
+
+    @property
+    def max_attempts(self) -> int:
+        """Attempts per client request, the first one included."""
+        return self.routing.retry.max_attempts
+
+    def may_retry(self, now: float) -> bool:
+        """Whether the retry budget allows one more failover now (and spends it)."""
+        return self.retry_budget.try_spend(now)
+
+    def retry_backoff_s(self, attempt: int, rng: random.Random) -> float:
+        """Jittered exponential backoff before retry number `attempt`."""
+        return self.retry_budget.backoff_s(attempt, rng)
+
+    def priority_for(self, tenant: TenantSettings | None) -> int:
+        """The tenant's priority class: its own, else its plan's or tier's, else the default."""
+        classes = self.routing.priority
+        if tenant is None:
+            return classes.default
+        if tenant.priority is not None:
+            return tenant.priority
+        if tenant.plan is not None and tenant.plan in classes.by_plan:
+            return classes.by_plan[tenant.plan]
+        if tenant.tier is not None and tenant.tier in classes.by_tier:
+            return classes.by_tier[tenant.tier]
+        return classes.default
+
+    def choose(
+        self,
+        request: RouteRequest,
+        tenant: TenantSettings | None,
+        now: float,
+        rng: random.Random,
+        exclude: frozenset[str] = frozenset(),
+    ) -> Backend:
+        """The backend for `request`; raises NotFound, NoAllowedPool or Overloaded."""
+        return self.decide(request, tenant, now, rng, exclude).backend
+
+    def decide(
+        self,
+        request: RouteRequest,
+        tenant: TenantSettings | None,
+        now: float,
+        rng: random.Random,
+        exclude: frozenset[str] = frozenset(),
+        avoid_sites: frozenset[str] = frozenset(),
+    ) -> RouteDecision:
+        """Like `choose`, returning the whole decision. `avoid_sites` is soft (failover prefers
+        another site); `exclude` is hard (backends this request already failed on), and their sites
+        are avoided softly too, so failover tries another site first. A decision
+        with an empty `exclude` counts as a first attempt for the retry budget."""
+        fleet = self.fleet
+        fleet.refresh(now)
+        if not exclude:
+            self.retry_budget.record_request(now)
+        tenant_id = tenant.id if tenant is not None else request.tenant_id
+        placed = self._placement(tenant, tenant_id, request.model_id)
+        idx = placed.candidates.indices
+        usable = fleet.routable[idx]
+        if exclude:
+            tried = [fleet.index[b] for b in exclude if b in fleet.index]
+            usable = usable & ~np.isin(idx, tried)
+            avoid_sites = avoid_sites | {fleet.backends[i].site_id for i in tried}
+        if not np.count_nonzero(usable):
+            raise NoAllowedPool(self._unhealthy(placed, tenant_id, request.model_id, exclude))
+        share = self.routing.priority.saturation_share.get(request.priority, 1.0)
+        saturated, stale = fleet.load_masks(idx, now, share)
+        open_ = usable & ~saturated
+        open_count = np.count_nonzero(open_)
+        if not open_count:
+            raise self._overloaded(idx[usable], request, share, now)
+        mask, tier = self._spillover(placed, idx, open_, stale, avoid_sites)
+        name = self._policy_names.get(request.model_id, self.routing.default)
+        chosen = self._policies[name](placed.candidates.subset(mask), request, fleet, rng, now)
+        if chosen is None:  # a policy returns None only for no candidates; mask is non-empty
+            raise self._overloaded(idx[usable], request, share, now)
+        serving = len(fleet.backends_for_model(request.model_id))
+        decision = RouteDecision(
+            backend=chosen, policy=name, tenant_id=tenant_id, model_id=request.model_id,
+            priority=request.priority, tier=tier, serving=serving, allowed=len(idx),
+            routable=int(np.count_nonzero(usable)), open=int(open_count),
+        )  # fmt: skip
+        if self.on_decision is not None:
+            self.on_decision(decision)
+        return decision
+
+    # ------------------------------------------------------------------ steps
+
+    def _placement(
+        self, tenant: TenantSettings | None, tenant_id: str | None, model_id: str
+    ) -> _Placed:
+        policy = tenant.placement if tenant is not None else OPEN_POLICY
+        key = (tenant_id, model_id)
+        cached = self._placed.get(key)
+        if cached is not None and (cached.policy is policy or cached.policy == policy):
+            return cached
+        serving = self.fleet.backends_for_model(model_id)
+        if not serving:
+            raise NotFound(f"no backend serves model {model_id!r}")
+        allowed = place(policy, serving, tenant_id)
+        if not allowed:
+            who = f"tenant {tenant_id!r}" if tenant_id is not None else "a request without tenant"
+            raise NoAllowedPool(
+                f"{who} may not use any of the {len(serving)} backends serving model "
+                f"{model_id!r}: placement policy ({describe(policy)}) refuses them "
+                f"({refusal_summary(policy, serving, tenant_id)})"
+            )
+        dedicated = np.fromiter(
+            (tenant_id is not None and tenant_id in b.dedicated_to for b in allowed),
+            dtype=bool,
+            count=len(allowed),
+        )
+        if len(self._placed) >= PLACEMENT_CACHE_LIMIT:
+            self._placed.clear()
+        placed = _Placed(policy, allowed, dedicated, bool(np.count_nonzero(dedicated)))
+        self._placed[key] = placed
+        return placed
+
+    def _spillover(
+        self,
+        placed: _Placed,
+        idx: IndexArray,
+        open_: Mask,
+        stale: Mask,
+        avoid_sites: frozenset[str],
+    ) -> tuple[Mask, str]:
+        mask, tier = open_, "shared"
+        if self.routing.prefer_dedicated and placed.has_dedicated:
+            dedicated = open_ & placed.dedicated
+            if np.count_nonzero(dedicated):
+                mask, tier = dedicated, "dedicated"
+        if self.routing.prefer_known_metrics:
+            known = mask & ~stale
+            if np.count_nonzero(known):
+                mask = known
+        if avoid_sites:
+            codes = [self.fleet.site_codes.get(s, -1) for s in avoid_sites]
+            elsewhere = mask & ~np.isin(self.fleet.site_of[idx], codes)
+            if np.count_nonzero(elsewhere):
+                mask = elsewhere
+        return mask, tier
+
+    def _unhealthy(
+        self, placed: _Placed, tenant_id: str | None, model_id: str, exclude: frozenset[str]
+    ) -> str:
+        fleet = self.fleet
+        reasons: dict[str, int] = {}
+        for i in placed.candidates.indices.tolist():
+            backend = fleet.backends[i]
+            if fleet.drained[i]:
+                why = "drained"
+            elif not fleet.probe_ok[i]:
+                why = "failing health probes"
+            elif fleet.breakers[i].state != "closed":
+                why = f"circuit {fleet.breakers[i].state.replace('_', '-')}"
+            elif backend.id in exclude:
+                why = "already tried by this request"
+            else:
+                continue
+            reasons[why] = reasons.get(why, 0) + 1
+        detail = ", ".join(f"{count} {why}" for why, count in sorted(reasons.items()))
+        who = f"tenant {tenant_id!r}" if tenant_id is not None else "this request"
+        return (
+            f"no healthy backend for model {model_id!r} among the {len(placed.candidates)} "
+            f"that {who} may use (placement policy: {describe(placed.policy)}): {detail}"
+        )
+
+    def _overloaded(
+        self, idx: IndexArray, request: RouteRequest, share: float, now: float
+    ) -> Overloaded:
+        limits = self.routing.saturation
+        ttft, _ = self.fleet.latency_estimates(idx, now)
+        wait = float(ttft.min()) if len(ttft) else limits.retry_after_s
+        seconds = math.ceil(min(max(wait, limits.retry_after_s), limits.max_retry_after_s))
+        shed = f" (priority {request.priority} sheds at {share:.0%} of them)" if share < 1 else ""
+        message = (
+            f"every allowed backend for model {request.model_id!r} is saturated: "
+            f"{len(idx)} at or over their limits (waiting >= {limits.max_waiting:g} or KV-cache "
+            f"usage >= {limits.max_kv_usage:.0%}){shed}; retry after {seconds} s"
+        )
+        return Overloaded(message, headers={"retry-after": str(seconds), "x-should-retry": "true"})

@@ -1,0 +1,313 @@
+"""One simulated inference replica: vLLM-style continuous batching on virtual time.
+
+Owns the schedule of one engine: FCFS admission into the running batch while batch slots and KV
+cache (prompt + output reserved) allow, prefill of the admitted prompts as one step that stalls
+decoding, then decode steps that each produce one token for every running sequence.
+
+Decode steps are not events. While the batch does not change, k steps take
+
+    T(k) = f * (k * A(b) + S * (k * kv0 + b * k * (k - 1) / 2))
+
+where A(b) is the step time of b sequences with no context, S the time per context token, kv0
+the context held at the segment start and f the site's slowdown. That is exact for the roofline
+step timer (its decode step is affine in the context) and a linear fit for any other StepTimer.
+So a replica needs an event only when the batch changes: a prefill ends, the next sequence
+finishes, or a new request may join at the end of the step in flight.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from fleetgate.sim.loop import PRIORITY_COMPLETION, EventLoop
+from fleetgate.types import StepTimer
+
+IDLE, PREFILL, DECODE = 0, 1, 2
+SLOPE_PROBE_TOKENS = 100_000
+
+
+class Job:
+    """One request on a replica: tokens to prefill, context held, tokens to generate."""
+
+    __slots__ = ("context_tokens", "finish_step", "output_tokens", "owner", "prefill_tokens")
+
+    def __init__(
+        self, prefill_tokens: int, context_tokens: int, output_tokens: int, owner: Any
+    ) -> None:
+        self.prefill_tokens = prefill_tokens
+        self.context_tokens = context_tokens
+        self.output_tokens = output_tokens
+        self.owner = owner
+        self.finish_step = 0
+
+    @property
+    def kv_need(self) -> int:
+        """KV tokens reserved at admission: the whole context and every output token."""
+        return self.context_tokens + self.output_tokens
+
+
+class JobSink(Protocol):
+    """Who hears about jobs: first token, normal end, failure (with tokens produced)."""
+
+    def on_first_token(self, job: Job, at: float) -> None: ...
+    def on_finish(self, job: Job, at: float) -> None: ...
+    def on_fail(self, job: Job, at: float, produced: int) -> None: ...
+
+
+class BatchTiming:
+    """Step times of one replica type, with the affine decode decomposition cached."""
+
+    def __init__(self, timer: StepTimer, max_batch: int) -> None:
+        self.timer = timer
+        self.max_batch = max(1, min(max_batch, timer.max_batch))
+        self.kv_capacity = timer.kv_capacity_tokens
+        base = [0.0] + [timer.decode_step_seconds(b, 0) for b in range(1, self.max_batch + 1)]
+        self.base = base
+        probe = timer.decode_step_seconds(1, SLOPE_PROBE_TOKENS)
+        self.slope = max(probe - base[1], 0.0) / SLOPE_PROBE_TOKENS
+        self.prefill: Callable[[int], float] = timer.prefill_seconds
+
+
+class Counters:
+    """Totals a group of replicas keeps for its engine-metrics scrape."""
+
+    __slots__ = ("kv_reserved", "running", "waiting")
+
+    def __init__(self) -> None:
+        self.waiting = 0
+        self.running = 0
+        self.kv_reserved = 0
+
+
+class Replica:
+    """One engine: waiting queue, prefill batch, running batch, and its single wake-up event."""
+
+    def __init__(
+        self,
+        timing: BatchTiming,
+        loop: EventLoop,
+        sink: JobSink,
+        counters: Counters,
+        max_prefill_tokens: int,
+    ) -> None:
+        self.timing = timing
+        self.loop = loop
+        self.sink = sink
+        self.counters = counters
+        self.max_prefill_tokens = max_prefill_tokens
+        self.waiting: deque[Job] = deque()
+        self.prefilling: list[Job] = []
+        self.running: list[tuple[int, int, Job]] = []
+        self._seq = itertools.count()
+        self.phase = IDLE
+        self.steps = 0
+        self.segment_start = 0.0
+        self.kv_live = 0.0
+        self.kv_reserved = 0
+        self.slow = 1.0
+        self.version = 0
+        self.wake_at = math.inf
+        self.up = True
+        self.busy_since = 0.0
+        self.busy_seconds = 0.0
+        self.tokens_out = 0
+
+    @property
+    def load(self) -> int:
+        """Requests on this replica: waiting, prefilling and running."""
+        return len(self.waiting) + len(self.prefilling) + len(self.running)
+
+    # ------------------------------------------------------------------ decode arithmetic
+
+    def _decode_time(self, k: int) -> float:
+        b = len(self.running)
+        timing = self.timing
+        kv0 = self.kv_live
+        return self.slow * (k * timing.base[b] + timing.slope * (k * kv0 + b * k * (k - 1) / 2))
+
+    def _steps_within(self, elapsed: float) -> int:
+        b = len(self.running)
+        if b == 0 or elapsed <= 0:
+            return 0
+        timing = self.timing
+        qa = self.slow * timing.slope * b / 2.0
+        qb = self.slow * (timing.base[b] + timing.slope * self.kv_live) - qa
+        if qa > 0:
+            k = (-qb + math.sqrt(qb * qb + 4.0 * qa * elapsed)) / (2.0 * qa)
+        else:
+            k = elapsed / qb
+        steps = int(k + 1e-7)
+        return min(steps, self.running[0][0] - self.steps)
+
+    def _advance(self, now: float) -> None:
+        """Account for the whole decode steps done since the segment started."""
+        k = self._steps_within(now - self.segment_start)
+        if k > 0:
+            self.segment_start += self._decode_time(k)
+            self.kv_live += len(self.running) * k
+            self.steps += k
+
+    # ------------------------------------------------------------------ events
+
+    def _set_wake(self, at: float) -> None:
+        self.version += 1
+        self.wake_at = at
+        self.loop.schedule(at, PRIORITY_COMPLETION, self.wake, self.version)
+
+    def enqueue(self, job: Job, now: float) -> None:
+        """A request arrives at this engine."""
+        self.waiting.append(job)
+        self.counters.waiting += 1
+        if self.phase == IDLE:
+            self.busy_since = now
+            self._plan(now)
+        elif self.phase == DECODE and self._head_fits():
+            k = self._steps_within(now - self.segment_start)
+            at = self.segment_start + self._decode_time(k + 1)
+            if at < self.wake_at:
+                self._set_wake(at)
+
+    def wake(self, version: int) -> None:
+        """The replica's own event: a prefill ended, a sequence finished, or a join is due."""
+        if version != self.version:
+            return
+        now = self.loop.now
+        self.wake_at = math.inf
+        if self.phase == PREFILL:
+            self._finish_prefill(now)
+        elif self.phase == DECODE:
+            self._advance(now)
+            self._complete_finished(now)
+        self._plan(now)
+
+    def _head_fits(self) -> bool:
+        job = self.waiting[0]
+        timing = self.timing
+        return (
+            len(self.running) + len(self.prefilling) < timing.max_batch
+            and self.kv_reserved + job.kv_need <= timing.kv_capacity
+        )
+
+    def _plan(self, now: float) -> None:
+        if self.waiting and self.up and self._start_prefill(now):
+            return
+        if self.running:
+            self.phase = DECODE
+            remaining = self.running[0][0] - self.steps
+            self._set_wake(self.segment_start + self._decode_time(remaining))
+            return
+        if self.phase != IDLE:
+            self.busy_seconds += now - self.busy_since
+        self.phase = IDLE
+
+    def _start_prefill(self, now: float) -> bool:
+        timing = self.timing
+        budget = self.max_prefill_tokens
+        taken: list[Job] = []
+        seconds = 0.0
+        slots = timing.max_batch - len(self.running)
+        while self.waiting and len(taken) < slots:
+            job = self.waiting[0]
+            need = job.kv_need
+            if self.kv_reserved + need > timing.kv_capacity:
+                break
+            if taken and job.prefill_tokens > budget:
+                break
+            self.waiting.popleft()
+            taken.append(job)
+            budget -= job.prefill_tokens
+            self.kv_reserved += need
+            seconds += timing.prefill(job.prefill_tokens)
+        if not taken:
+            return False
+        counters = self.counters
+        counters.waiting -= len(taken)
+        counters.running += len(taken)
+        counters.kv_reserved += sum(job.kv_need for job in taken)
+        self.prefilling = taken
+        self.phase = PREFILL
+        self._set_wake(now + seconds * self.slow)
+        return True
+
+    def _finish_prefill(self, now: float) -> None:
+        sink = self.sink
+        for job in self.prefilling:
+            sink.on_first_token(job, now)
+            if job.output_tokens <= 1:
+                self._release(job)
+                self.tokens_out += job.output_tokens
+                sink.on_finish(job, now)
+                continue
+            job.finish_step = self.steps + job.output_tokens - 1
+            heapq.heappush(self.running, (job.finish_step, next(self._seq), job))
+            self.kv_live += job.context_tokens + 1
+        self.prefilling = []
+        self.segment_start = now
+
+    def _release(self, job: Job) -> None:
+        need = job.kv_need
+        self.kv_reserved -= need
+        self.counters.kv_reserved -= need
+        self.counters.running -= 1
+
+    def _complete_finished(self, now: float) -> None:
+        running = self.running
+        sink = self.sink
+        while running and running[0][0] <= self.steps:
+            _, _, job = heapq.heappop(running)
+            self.kv_live -= job.context_tokens + job.output_tokens
+            self._release(job)
+            self.tokens_out += job.output_tokens
+            sink.on_finish(job, now)
+        if not running:
+            self.kv_live = 0.0
+
+    # ------------------------------------------------------------------ faults
+
+    def set_slow(self, factor: float, now: float) -> None:
+        """Change the slowdown; the decode segment in flight is re-timed from now."""
+        if factor == self.slow:
+            return
+        if self.phase == DECODE:
+            self._advance(now)
+            self.slow = factor
+            remaining = self.running[0][0] - self.steps
+            self._set_wake(self.segment_start + self._decode_time(remaining))
+        else:
+            self.slow = factor
+
+    def fail_all(self, now: float) -> None:
+        """The engine crashed: every request on it fails; it restarts empty."""
+        if self.phase == DECODE:
+            self._advance(now)
+        failed: list[tuple[Job, int]] = [(job, 0) for job in self.waiting]
+        failed += [(job, 0) for job in self.prefilling]
+        for finish, _, job in self.running:
+            produced = job.output_tokens - (finish - self.steps)
+            failed.append((job, max(produced, 1)))
+            self.tokens_out += max(produced, 1)
+        counters = self.counters
+        counters.waiting -= len(self.waiting)
+        counters.running -= len(self.prefilling) + len(self.running)
+        counters.kv_reserved -= self.kv_reserved
+        if self.phase != IDLE:
+            self.busy_seconds += now - self.busy_since
+        self.waiting.clear()
+        self.prefilling = []
+        self.running = []
+        self.kv_reserved = 0
+        self.kv_live = 0.0
+        self.phase = IDLE
+        self.version += 1
+        self.wake_at = math.inf
+        for job, produced in failed:
+            self.sink.on_fail(job, now, produced)
+
+    def busy_until(self, now: float) -> float:
+        """Seconds spent busy up to `now`."""
+        return self.busy_seconds + (now - self.busy_since if self.phase != IDLE else 0.0)

@@ -1,0 +1,1 @@
+"""Durable gateway state: tenant API keys (hashed) in a small SQLite file."""

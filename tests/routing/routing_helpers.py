@@ -1,0 +1,64 @@
+"""Builders of small fleets for the routing tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fleetgate.routing.fleet import FleetState
+from fleetgate.routing.policies import RouteRequest
+from fleetgate.routing.router import Router
+from fleetgate.settings import Settings, settings_from_mapping
+
+
+def pool(pool_id: str, *, backends: int = 1, gpus: int = 8, tp: int = 8, **extra: Any) -> dict:
+    return {
+        "id": pool_id,
+        "gpu": "h100-sxm",
+        "gpus": gpus,
+        "model": extra.pop("model", "m"),
+        "tensor_parallel": tp,
+        "backends": [{"url": f"http://127.0.0.1:{9000 + n}"} for n in range(backends)],
+        **extra,
+    }
+
+
+def site(site_id: str, pools: list[dict], **extra: Any) -> dict:
+    base = {
+        "id": site_id,
+        "provider": extra.pop("provider", "acme-cloud"),
+        "owner": extra.pop("owner", "acme"),
+        "location": extra.pop("location", "memphis-us"),
+        "power_mw": 10,
+        "pools": pools,
+    }
+    return {**base, **extra}
+
+
+def make_settings(
+    sites: list[dict], *, tenants: list[dict] | None = None, **sections: Any
+) -> Settings:
+    data = {
+        "models": [{"id": "m", "family": "sonnet"}, {"id": "other", "family": "haiku"}],
+        "sites": sites,
+        "tenants": tenants or [],
+        **sections,
+    }
+    return settings_from_mapping(data)
+
+
+def make_router(settings: Settings, seed: int = 1) -> tuple[FleetState, Router]:
+    import random
+
+    fleet = FleetState.from_settings(settings, random.Random(seed))
+    return fleet, Router(settings, fleet)
+
+
+def request(tenant: str | None = "t1", *, model: str = "m", **extra: Any) -> RouteRequest:
+    fields: dict[str, Any] = {
+        "tenant_id": tenant,
+        "model_id": model,
+        "input_tokens": 100,
+        "max_output_tokens": 100,
+        **extra,
+    }
+    return RouteRequest(**fields)
