@@ -28,7 +28,7 @@ from loadgen import Run, build_request, closed_loop, open_loop
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-LITELLM_VERSION = "1.108.14"  # pinned; never 1.82.7 or 1.82.8 (compromised releases)
+LITELLM_VERSION = "1.108.0"  # pinned; never 1.82.7 or 1.82.8 (compromised releases)
 LITELLM_VENV = ROOT / ".bench" / "litellm-venv"
 MODEL = "bench-model"
 

@@ -19,6 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fleetgate.demo.command",
     "fleetgate.engine.command",
     "fleetgate.perfmodel.command",
+    "fleetgate.planner.command",
+    "fleetgate.limits.command",
 )
 """Modules that each expose `register(app: typer.Typer) -> None`."""
 

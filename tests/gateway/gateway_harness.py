@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from conftest import free_port
 
+from conftest import free_port
 from fleetgate.api.app import create_app
 from fleetgate.engine.app import create_engine_app
 from fleetgate.engine.options import EngineOptions
@@ -31,7 +31,11 @@ class ServerThread:
     def __init__(self, app: Any, port: int) -> None:
         self.port = port
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
             timeout_graceful_shutdown=5,
         )
         self.server = uvicorn.Server(config)
@@ -116,7 +120,11 @@ def live_fleet(
     if mapping_hook is not None:
         mapping = mapping_hook(mapping)
     settings = settings_from_mapping(mapping)
-    options_extra = {"decode_step_ms": 1.0, "prefill_tokens_per_s": 1_000_000.0, "output_tokens": 12}
+    options_extra = {
+        "decode_step_ms": 1.0,
+        "prefill_tokens_per_s": 1_000_000.0,
+        "output_tokens": 12,
+    }
     options_extra.update(engine_options or {})
     engine_apps = []
     engines = []
@@ -130,7 +138,12 @@ def live_fleet(
     key = gateway.keys.create(tenant)
     gateway_server = ServerThread(create_app(settings, gateway=gateway), gateway_port).start()
     fleet = LiveFleet(
-        f"http://127.0.0.1:{gateway_port}", key, gateway, settings, engines, engine_apps,
+        f"http://127.0.0.1:{gateway_port}",
+        key,
+        gateway,
+        settings,
+        engines,
+        engine_apps,
         [gateway_server, *engines],
     )
     try:

@@ -148,3 +148,14 @@ def test_a_colossus_scale_fleet_plans_fast() -> None:
     elapsed = time.perf_counter() - started
     assert result.capacity.gpus == 225_000
     assert elapsed < 5.0  # measured ~0.01 s; generous for a loaded CI box
+
+
+def test_an_unreachable_slo_leaves_nothing_to_offer() -> None:
+    result = make_plan(settings_from_mapping(fleet()), DEMAND_OK, PlanOptions(tpot_ms=1.0))
+    assert result.capacity.usable_tokens_per_s == 0.0
+    assert result.subscriptions.refusal_offered == pytest.approx(1.0)
+    assert all(plan.sustainable_five_hour == 0.0 for plan in result.subscriptions.plans)
+    assert result.availability.throttle_probability == pytest.approx(1.0)
+    assert result.availability.capacity_weighted == 0.0
+    assert math.isinf(result.usd_per_million_tokens)
+    assert result.api is not None and result.api.tiers[0].sustainable_otpm == 0.0

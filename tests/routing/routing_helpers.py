@@ -10,7 +10,9 @@ from fleetgate.routing.router import Router
 from fleetgate.settings import Settings, settings_from_mapping
 
 
-def pool(pool_id: str, *, backends: int = 1, gpus: int = 8, tp: int = 8, **extra: Any) -> dict:
+def pool(
+    pool_id: str, *, backends: int = 1, gpus: int = 8, tp: int = 8, **extra: Any
+) -> dict[str, Any]:
     return {
         "id": pool_id,
         "gpu": "h100-sxm",
@@ -22,7 +24,7 @@ def pool(pool_id: str, *, backends: int = 1, gpus: int = 8, tp: int = 8, **extra
     }
 
 
-def site(site_id: str, pools: list[dict], **extra: Any) -> dict:
+def site(site_id: str, pools: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     base = {
         "id": site_id,
         "provider": extra.pop("provider", "acme-cloud"),
@@ -35,7 +37,7 @@ def site(site_id: str, pools: list[dict], **extra: Any) -> dict:
 
 
 def make_settings(
-    sites: list[dict], *, tenants: list[dict] | None = None, **sections: Any
+    sites: list[dict[str, Any]], *, tenants: list[dict[str, Any]] | None = None, **sections: Any
 ) -> Settings:
     data = {
         "models": [{"id": "m", "family": "sonnet"}, {"id": "other", "family": "haiku"}],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from routing_helpers import make_settings, pool, site
 
@@ -39,9 +41,13 @@ def test_per_model_policy() -> None:
         ({"breaker": {"open_s": "soon"}}, "routing.breaker.open_s: expected a positive number"),
         ({"probes": {"interval": 1}}, "routing.probes.interval: unknown key"),
         ({"per_model": {"ghost": "power_of_two"}}, "routing.per_model.ghost: unknown model"),
+        ({"affinity_load_factor": 0.5}, "routing.affinity_load_factor: expected a number of at"),
+        ({"saturation": {"max_kv_usage": 0}}, "max_kv_usage: expected a share above 0"),
+        ({"availability": {"windows_s": []}}, "windows_s: expected a non-empty list"),
+        ({"priority": {"saturation_share": {"0": 0}}}, "saturation_share.0: expected a share"),
     ],
 )
-def test_errors_name_the_key_path(routing: dict, expected: str) -> None:
+def test_errors_name_the_key_path(routing: dict[str, Any], expected: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
         make_settings([site("s", [pool("p")])], routing=routing)
     assert expected in caught.value.message

@@ -55,6 +55,12 @@ def test_duplicate_backend_ids_name_the_key_path() -> None:
         FleetState.from_settings(make_settings([site("s", [p])]))
 
 
+def test_direct_construction_refuses_duplicate_ids() -> None:
+    backend = _fleet().backends[0]
+    with pytest.raises(ConfigurationError, match="unique"):
+        FleetState([backend, backend])
+
+
 def test_given_capacity_weight_wins() -> None:
     p = pool("p1")
     p["backends"] = [{"url": "http://127.0.0.1:1", "capacity_weight": 2.5}]

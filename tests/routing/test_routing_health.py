@@ -43,7 +43,7 @@ def test_half_open_admits_limited_trials_then_closes_on_success() -> None:
     assert breaker.allows(10.5)
     breaker.on_begin(10.5)
     assert breaker.record(True, 11.0, rng)
-    assert breaker.state == "closed"
+    assert breaker.state_at(11.0) == "closed"
     assert breaker.opened_count == 0
 
 
@@ -77,7 +77,7 @@ def test_error_rate_opens_with_enough_requests() -> None:
         breaker.record(n % 2 == 0, float(n), rng)  # 4 failures of 9: too few requests
     assert breaker.state == "closed"
     breaker.record(False, 9.0, rng)  # 5 of 10 fail
-    assert breaker.state == "open"
+    assert breaker.state_at(9.0) == "open"
     assert "error rate 50%" in breaker.last_reason
 
 

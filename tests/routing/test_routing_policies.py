@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 from routing_helpers import make_settings, pool, request, site
 
+from fleetgate.routing.backends import Backend
 from fleetgate.routing.config import RoutingSettings
 from fleetgate.routing.fleet import FleetState
 from fleetgate.routing.policies import (
@@ -20,6 +21,11 @@ from fleetgate.routing.policies import (
     power_of_two,
     round_robin,
 )
+
+
+def _id(backend: Backend | None) -> str:
+    assert backend is not None
+    return backend.id
 
 
 def _fleet(backends: int = 4, *, big: bool = False) -> FleetState:
@@ -153,9 +159,9 @@ def test_affinity_is_sticky_per_key_and_spreads_keys() -> None:
     homes = {}
     for key in range(200):
         picks = {
-            policy(cands, request(affinity_key=f"s{key}"), fleet, random.Random(n), 0.0).id
+            _id(policy(cands, request(affinity_key=f"s{key}"), fleet, random.Random(n), 0.0))
             for n in range(3)
-        }  # type: ignore[union-attr]
+        }
         assert len(picks) == 1  # the same home whatever the rng
         homes[key] = picks.pop()
     assert len(set(homes.values())) == 8

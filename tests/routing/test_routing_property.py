@@ -95,7 +95,9 @@ def _apply(fleet: FleetState, events: list[tuple[str, int, float]]) -> set[str]:
     return excluded
 
 
-def _where(fleet_data: dict[str, Any], site_id: str, pool_id: str) -> tuple[dict, dict]:
+def _where(
+    fleet_data: dict[str, Any], site_id: str, pool_id: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     site = next(x for x in fleet_data["sites"] if x["id"] == site_id)
     return site, next(x for x in site["pools"] if x["id"] == pool_id)
 
@@ -118,9 +120,12 @@ def _oracle(placement: dict[str, Any], site: dict[str, Any], pool: dict[str, Any
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), fleet_data=fleets(), policy=names(POLICY_NAMES))
-def test_no_request_lands_outside_its_tenants_policy(data: st.DataObject, fleet_data: dict,
-                                                      policy: str) -> None:  # fmt: skip
-    tenants = [{"id": t, "placement": data.draw(placements())} for t in TENANTS]
+def test_no_request_lands_outside_its_tenants_policy(
+    data: st.DataObject, fleet_data: dict[str, Any], policy: str
+) -> None:
+    tenants: list[dict[str, Any]] = [
+        {"id": t, "placement": data.draw(placements())} for t in TENANTS
+    ]
     raw = {
         "models": [{"id": "m", "family": "f"}],
         "tenants": tenants,
@@ -138,7 +143,9 @@ def test_no_request_lands_outside_its_tenants_policy(data: st.DataObject, fleet_
         priority = data.draw(st.integers(0, 2))
         request = RouteRequest(tenant_id, "m", 10, 10, data.draw(st.one_of(st.none(), st.text())),
                                priority, False)  # fmt: skip
-        raw_policy = next((t["placement"] for t in tenants if t["id"] == tenant_id), {})
+        raw_policy: dict[str, Any] = next(
+            (t["placement"] for t in tenants if t["id"] == tenant_id), {}
+        )
         allowed_ids = {
             b.id for b in fleet.backends
             if _oracle(raw_policy, *_where(fleet_data, b.site_id, b.pool_id), tenant_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from routing_helpers import make_router, make_settings, pool, request, site
@@ -11,7 +12,7 @@ from fleetgate.errors import NoAllowedPool, NotFound, Overloaded
 from fleetgate.routing.router import RouteDecision, Router
 from fleetgate.settings import Settings
 
-TENANTS = [
+TENANTS: list[dict[str, Any]] = [
     {"id": "t1", "plan": "free"},
     {"id": "t2", "tier": "tier-4", "placement": {"deny_owners": ["spacex"]}},
     {"id": "t3", "priority": 7, "placement": {"require_dedicated": True}},

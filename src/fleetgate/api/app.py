@@ -17,11 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fleetgate.api import admin
+from fleetgate.api import admin, admin_limits
 from fleetgate.api.anthropic import count_tokens, messages
 from fleetgate.api.http import error_response, gateway_of
 from fleetgate.api.openai import chat_completions, list_models
 from fleetgate.api.request_id import RequestIdMiddleware, request_id_of
+from fleetgate.api.usage import usage
 from fleetgate.errors import ApiError, InvalidRequest, NotFound
 from fleetgate.gateway.state import Gateway
 from fleetgate.settings import Settings
@@ -83,7 +84,10 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> Starlet
         Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
+        Route("/v1/usage", usage, methods=["GET"]),
+        Route("/api/oauth/usage", usage, methods=["GET"]),
         *admin.ROUTES,
+        *admin_limits.ROUTES,
     ]
     app = Starlette(
         routes=routes,

@@ -17,6 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from fleetgate.api.error_bodies import anthropic_error_body, openai_error_body, status_for
+from fleetgate.api.request_id import request_id_of
 from fleetgate.errors import (
     ApiError,
     AuthenticationFailed,
@@ -25,7 +26,6 @@ from fleetgate.errors import (
     PermissionDenied,
     RequestTooLarge,
 )
-from fleetgate.api.request_id import request_id_of
 from fleetgate.gateway.call import Api
 from fleetgate.gateway.state import Gateway
 

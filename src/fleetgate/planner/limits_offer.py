@@ -87,6 +87,8 @@ class ApiOffer:
 
     tiers: tuple[TierLimit, ...]
     capacity_tokens_per_s: float
+    offered_tokens_per_s: float
+    """Mean peak output tokens/s all organizations use at today's limits."""
     utilization_offered: float
     refusal_probability_offered: float
     per_stream_otpm: float
@@ -315,6 +317,7 @@ def api_offer(demand: Demand, capacity_tokens_per_s: float, tpot_s: float) -> Ap
     return ApiOffer(
         tiers=tiers,
         capacity_tokens_per_s=capacity_tokens_per_s,
+        offered_tokens_per_s=offered_mean,
         utilization_offered=offered_mean / capacity_tokens_per_s
         if capacity_tokens_per_s > 0
         else math.inf,

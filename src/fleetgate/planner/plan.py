@@ -128,9 +128,7 @@ def make_plan(settings: Settings, demand: Demand, options: PlanOptions) -> PlanR
     if demand.tiers and demand.api_share > 0:
         api_capacity = demand.api_share * sum(by_model.get(m, 0.0) for m in demand.model_mix)
         api = api_offer(demand, api_capacity, tpot_ms / 1000.0)
-    required = max(subscriptions.hourly_demand_offered) + (
-        api.utilization_offered * api.capacity_tokens_per_s if api else 0.0
-    )
+    required = max(subscriptions.hourly_demand_offered) + (api.offered_tokens_per_s if api else 0.0)
     availability = fleet_availability(
         [site.usable_tokens_per_s for site in capacity.sites],
         [site.availability for site in capacity.sites],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 from rich.console import Console
@@ -188,7 +189,7 @@ def costs_table(result: PlanResult, only: frozenset[str] | None = None) -> Table
             usd(hour.launch),
             usd(hour.total),
             compact(cost.tokens_per_gpu_s),
-            usd(cost.usd_per_million_tokens),
+            usd(cost.usd_per_million_tokens) if cost.tokens_per_gpu_s > 0 else "misses SLO",
         )
         ground = cost.ground_gpu_hour
         ground_per_million = cost.ground_usd_per_million_tokens
@@ -205,7 +206,12 @@ def costs_table(result: PlanResult, only: frozenset[str] | None = None) -> Table
                 compact(cost.tokens_per_gpu_s),
                 usd(ground_per_million),
             )
-    table.caption = f"fleet: {usd(result.usd_per_million_tokens)} per million output tokens"
+    fleet_cost = result.usd_per_million_tokens
+    table.caption = (
+        f"fleet: {usd(fleet_cost)} per million output tokens"
+        if math.isfinite(fleet_cost)
+        else "fleet: no pool meets the SLO, so no tokens to price"
+    )
     return table
 
 

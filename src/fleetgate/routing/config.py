@@ -45,6 +45,24 @@ def _share(value: Any) -> Any:
     return float(value)
 
 
+def _positive_share(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise PydanticCustomError("expected", "expected a share above 0 and at most 1", {})
+    return float(value)
+
+
+def _factor(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 1:
+        raise PydanticCustomError("expected", "expected a number of at least 1", {})
+    return float(value)
+
+
+def _windows(value: Any) -> Any:
+    if not isinstance(value, list | tuple) or not value:
+        raise PydanticCustomError("expected", "expected a non-empty list of seconds", {})
+    return value
+
+
 def _slo(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
         raise PydanticCustomError("expected", "expected an SLO strictly between 0 and 1", {})
@@ -53,6 +71,8 @@ def _slo(value: Any) -> Any:
 
 PolicyName = Annotated[str, BeforeValidator(_policy_name)]
 Share = Annotated[float, BeforeValidator(_share)]
+PositiveShare = Annotated[float, BeforeValidator(_positive_share)]
+Factor = Annotated[float, BeforeValidator(_factor)]
 Slo = Annotated[float, BeforeValidator(_slo)]
 
 
@@ -97,7 +117,7 @@ class SaturationSettings(Frozen):
     """When a backend counts as saturated; when every allowed one is, the answer is 529."""
 
     max_waiting: NonNegativeFloat = 16.0
-    max_kv_usage: Share = 0.95
+    max_kv_usage: PositiveShare = 0.95
     max_in_flight_per_replica: PositiveFloat | None = None
     retry_after_s: PositiveFloat = 1.0
     max_retry_after_s: PositiveFloat = 30.0
@@ -113,7 +133,7 @@ class PrioritySettings(Frozen):
     default: int = 1
     by_plan: Mapping[str, int] = Field(default_factory=dict)
     by_tier: Mapping[str, int] = Field(default_factory=dict)
-    saturation_share: Mapping[int, Share] = Field(default_factory=lambda: {0: 0.8})
+    saturation_share: Mapping[int, PositiveShare] = Field(default_factory=lambda: {0: 0.8})
 
 
 class RetrySettings(Frozen):
@@ -138,7 +158,11 @@ class AvailabilitySettings(Frozen):
     """Rolling success ratios, reported as nines and error-budget burn against `slo`."""
 
     slo: Slo = 0.999
-    windows_s: tuple[PositiveFloat, ...] = (300.0, 3600.0, 86400.0)
+    windows_s: Annotated[tuple[PositiveFloat, ...], BeforeValidator(_windows)] = (
+        300.0,
+        3600.0,
+        86400.0,
+    )
     buckets: PositiveInt = 60
 
 
@@ -148,7 +172,7 @@ class RoutingSettings(Frozen):
     default: PolicyName = "least_in_flight"
     per_model: Mapping[str, PolicyName] = Field(default_factory=dict)
     affinity_fallback: PolicyName = "least_outstanding_tokens"
-    affinity_load_factor: PositiveFloat = 1.25
+    affinity_load_factor: Factor = 1.25
     prefer_dedicated: bool = True
     prefer_known_metrics: bool = True
     ewma_alpha: Share = 0.2

@@ -10,20 +10,25 @@ Engine metrics older than `routing.probes.stale_after_s`, and latency averages o
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections.abc import Sequence
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from fleetgate.errors import NotFound
+from fleetgate.errors import ConfigurationError, NotFound
 from fleetgate.routing.availability import AvailabilityTracker
 from fleetgate.routing.backends import Backend, Candidates, IndexArray, Mask, backends_from_settings
 from fleetgate.routing.config import RoutingSettings
 from fleetgate.routing.hashing import stable_hash
 from fleetgate.routing.health import CircuitBreaker, find_outliers
+from fleetgate.routing.snapshot import fleet_snapshot
+
+if TYPE_CHECKING:
+    from fleetgate.settings import Settings
 
 FloatArray = npt.NDArray[np.float64]
 DrainScope = Literal["backend", "pool", "site"]
@@ -74,6 +79,8 @@ class FleetState:
         self.backends: tuple[Backend, ...] = tuple(backends)
         self.index = {backend.id: i for i, backend in enumerate(self.backends)}
         count = len(self.backends)
+        if len(self.index) != count:
+            raise ConfigurationError("backend ids must be unique within a fleet")
         self.in_flight: FloatArray = np.zeros(count)
         self.load: FloatArray = np.zeros(count)
         self.outstanding_tokens: FloatArray = np.zeros(count)
@@ -99,7 +106,8 @@ class FleetState:
         self.routable: Mask = np.ones(count, dtype=bool)
         self.breakers = [CircuitBreaker(self.routing.breaker) for _ in self.backends]
         self._probe_streak = [0] * count
-        self._unsettled: set[int] = set()
+        self._deadlines: list[tuple[float, int]] = []  # (reopen_at, position) of open breakers
+        self._queued_deadline = [-math.inf] * count
         self.availability = AvailabilityTracker(self.routing.availability)
         self.requests_started = 0
         self._by_model: dict[str, Candidates] = {}
@@ -108,7 +116,7 @@ class FleetState:
             self._by_model[model_id] = Candidates(self.backends, np.array(members, np.int64))
 
     @classmethod
-    def from_settings(cls, settings: Any, rng: random.Random | None = None) -> FleetState:
+    def from_settings(cls, settings: Settings, rng: random.Random | None = None) -> FleetState:
         """Every backend of `settings` (a `fleetgate.settings.Settings`), all idle and healthy."""
         return cls(backends_from_settings(settings), settings.routing, rng)
 
@@ -240,15 +248,17 @@ class FleetState:
         breaker = self.breakers[i]
         allows = breaker.allows(now)
         self.routable[i] = allows and self.probe_ok[i] and not self.drained[i]
-        if breaker.state == "closed":
-            self._unsettled.discard(i)
-        else:
-            self._unsettled.add(i)
+        if breaker.state == "open" and self._queued_deadline[i] != breaker.reopen_at:
+            self._queued_deadline[i] = breaker.reopen_at
+            heapq.heappush(self._deadlines, (breaker.reopen_at, i))
 
     def refresh(self, now: float) -> None:
-        """Let open breakers whose deadline passed turn half-open (cheap: open ones only)."""
-        for i in list(self._unsettled):
-            self._update_routable(i, now)
+        """Let open breakers whose deadline passed turn half-open: O(1) when none is due."""
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            _, i = heapq.heappop(deadlines)
+            if self.breakers[i].state == "open":
+                self._update_routable(i, now)
 
     def _members(self, scope: DrainScope, target_id: str) -> list[int]:
         if scope == "backend":
@@ -358,29 +368,7 @@ class FleetState:
     def snapshot(self, now: float) -> dict[str, Any]:
         """JSON-ready state of every backend plus availability, for the admin endpoint."""
         self.refresh(now)
-        fresh = self.metrics_fresh(np.arange(len(self.backends)), now)
-        rows = []
-        for i, b in enumerate(self.backends):
-            breaker = self.breakers[i]
-            drain = "none"
-            if self.drained[i]:
-                drain = "draining" if self.in_flight[i] > 0 else "drained"
-            rows.append({
-                "id": b.id, "url": b.url, "model": b.model_id, "pool": b.pool_id,
-                "site": b.site_id, "in_flight": int(self.in_flight[i]),
-                "outstanding_tokens": int(self.outstanding_tokens[i]),
-                "ttft_ewma_s": _finite(self.ttft_s[i]), "itl_ewma_s": _finite(self.itl_s[i]),
-                "metrics": {
-                    "waiting": float(self.waiting[i]), "running": float(self.running[i]),
-                    "kv_usage": float(self.kv_usage[i]), "fresh": bool(fresh[i]),
-                    "age_s": _finite(now - self.metrics_at[i]),
-                },
-                "breaker": {"state": breaker.state, "reason": breaker.last_reason,
-                            "reopen_at": _finite(breaker.reopen_at)},
-                "probe_ok": bool(self.probe_ok[i]), "drain": drain,
-                "routable": bool(self.routable[i]),
-            })  # fmt: skip
-        return {"now": now, "backends": rows, "availability": self.availability.snapshot(now)}
+        return fleet_snapshot(self, now)
 
 
 def _with_prior(values: FloatArray, known: Mask, prior: float) -> FloatArray:
@@ -389,8 +377,3 @@ def _with_prior(values: FloatArray, known: Mask, prior: float) -> FloatArray:
     fill = float(np.median(values[known])) if np.count_nonzero(known) else prior
     result: FloatArray = np.where(known, values, fill)
     return result
-
-
-def _finite(value: float) -> float | None:
-    number = float(value)
-    return number if math.isfinite(number) else None

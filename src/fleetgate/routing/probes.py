@@ -12,6 +12,7 @@ never scraped: it is judged on the gateway's own in-flight counts.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from fleetgate.routing.backends import Backend
 from fleetgate.routing.config import ProbeSettings
 from fleetgate.routing.fleet import FleetState
 from fleetgate.types import Clock
+
+LOG = logging.getLogger(__name__)
 
 WAITING_NAMES = frozenset({"vllm:num_requests_waiting"})
 RUNNING_NAMES = frozenset({"vllm:num_requests_running"})
@@ -117,7 +120,10 @@ class HealthChecker:
     async def run(self, stop: asyncio.Event) -> None:
         """Check every `interval_s` until `stop` is set."""
         while not stop.is_set():
-            await self.check_all()
+            try:
+                await self.check_all()
+            except Exception:  # the checker outlives any one bad round
+                LOG.exception("health check round failed")
             try:
                 await asyncio.wait_for(stop.wait(), timeout=self.settings.interval_s)
             except TimeoutError:

@@ -144,10 +144,12 @@ class Router:
         exclude: frozenset[str] = frozenset(),
         avoid_sites: frozenset[str] = frozenset(),
     ) -> RouteDecision:
-        """Like `choose`, returning the whole decision. `avoid_sites` is soft (failover prefers
-        another site); `exclude` is hard (backends this request already failed on), and their sites
-        are avoided softly too, so failover tries another site first. A decision
-        with an empty `exclude` counts as a first attempt for the retry budget."""
+        """Like `choose`, returning the whole decision.
+
+        `exclude` is hard (backends this request already failed on) and their sites are avoided
+        softly, so failover tries another site first; `avoid_sites` adds sites to avoid softly.
+        A decision with an empty `exclude` counts as a first attempt for the retry budget.
+        """
         fleet = self.fleet
         fleet.refresh(now)
         if not exclude:

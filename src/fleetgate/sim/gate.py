@@ -91,8 +91,10 @@ class LimitsGate:
             state.update(decision.updates)
         return Ticket(who.key, who, demand, rules, decision)
 
-    def settle(self, ticket: Ticket, usage: Usage, now: float) -> None:
+    def settle(self, ticket: Ticket | None, usage: Usage, now: float) -> None:
         """Replace the reservation by what the request really used."""
+        if ticket is None:
+            return
         decision = ticket.decision
         if decision is None or not decision.charges:
             return

@@ -1,0 +1,277 @@
+"""One simulation run: workload in, the real limiter and router in the middle, engines out.
+
+Owns the walk of each simulated request, mirroring the gateway's (DESIGN.md "The walk of one
+request"): admit (`LimitsGate`, the limits core) -> route (`Router.decide` over the real
+`FleetState`, placement, breakers, saturation and policies included) -> network -> engine
+(`ReplicaGroup`) -> first token -> end -> settle. Failures before the first token fail over
+within the router's retry budget; 429s and 529s that say so are retried by the client after
+`retry-after`, like the SDKs. Engine metrics are scraped and probes answered every scrape
+interval, as the gateway's health checker does. Everything runs on `EventLoop` time.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+
+from fleetgate.errors import NoAllowedPool, NotFound, Overloaded
+from fleetgate.limits.policy import Demand
+from fleetgate.routing.fleet import FleetState
+from fleetgate.routing.policies import RouteRequest
+from fleetgate.routing.router import Router
+from fleetgate.sim.faults import FaultChange, build_schedule
+from fleetgate.sim.fleet_model import SimFleet, with_sim_backends
+from fleetgate.sim.gate import LimitsGate, Refusal
+from fleetgate.sim.group import ReplicaGroup
+from fleetgate.sim.loop import PRIORITY_ARRIVAL, PRIORITY_FAULT, PRIORITY_SCRAPE, EventLoop
+from fleetgate.sim.recorder import Recorder
+from fleetgate.sim.requests import Attempt, ClientRequest
+from fleetgate.sim.replica import Job
+from fleetgate.sim.scenario import LoadedScenario
+from fleetgate.sim.sources import Sources
+from fleetgate.types import Usage
+
+Progress = Callable[[float, int, int], None]
+"""Called as (simulated seconds done, events so far, requests so far)."""
+
+OUTLIER_EVERY_SCRAPES = 10
+MAX_CLIENT_WAIT_S = 600.0
+
+
+class Simulation:
+    """A scenario wired to the real limits and routing code on a virtual clock."""
+
+    def __init__(self, loaded: LoadedScenario) -> None:
+        scenario = loaded.scenario
+        self.scenario = scenario
+        self.settings = with_sim_backends(loaded.settings)
+        self.start = scenario.start
+        self.loop = EventLoop(self.start)
+        self.rng = random.Random(f"{scenario.seed}:routing")
+        self.fleet = FleetState.from_settings(self.settings, random.Random(f"{scenario.seed}:fleet"))
+        self.router = Router(self.settings, self.fleet)
+        self.gate = LimitsGate(self.settings, scenario.multipliers)
+        self.engines = SimFleet(self.settings, self.fleet.backends, scenario, self.loop, self)
+        self.recorder = Recorder(scenario, self.start)
+        self.sources = Sources(loaded, self.settings, self.gate)
+        self.faults_rng = random.Random(f"{scenario.seed}:faults:errors")
+        self._scrapes = 0
+        self.scrape_s = scenario.scrape_interval_s or self.settings.routing.probes.interval_s
+        self.end = self.start + scenario.duration
+        self._families = {m.id: m.family for m in self.settings.models}
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, progress: Progress | None = None, chunks: int = 100) -> Recorder:
+        """Run the whole scenario; `progress` is called after each of `chunks` slices."""
+        loop = self.loop
+        self.sources.schedule_all(loop, self.issue, self.router)
+        site_gpus = {site_id: state.gpus for site_id, state in self.engines.sites.items()}
+        schedule = build_schedule(self.scenario.faults, self.scenario.seed,
+                                  self.scenario.duration, site_gpus)  # fmt: skip
+        for change in schedule:
+            loop.schedule(self.start + change.at, PRIORITY_FAULT, self._fault, change)
+        loop.schedule(self.start, PRIORITY_SCRAPE, self._scrape)
+        self.recorder.start_series(loop, self)
+        step = self.scenario.duration / chunks
+        for index in range(1, chunks + 1):
+            loop.run(self.start + step * index)
+            if progress is not None:
+                progress(step * index, loop.events, self.recorder.issued)
+        self.recorder.finish(self)
+        return self.recorder
+
+    # ------------------------------------------------------------------ request walk
+
+    def issue(self, request: ClientRequest) -> None:
+        """A client sends a request (first try, or a retry after a 429/529)."""
+        now = self.loop.now
+        if now >= self.end:
+            return
+        call = request.call
+        self.recorder.issued += 1 if request.client_tries == 0 else 0
+        family = self._families[call.model_id]
+        fresh = call.prompt_tokens - call.cached_tokens
+        request.demand = Demand("messages", family, fresh, 0, call.cached_tokens,
+                                call.max_tokens, call.model_id)  # fmt: skip
+        outcome = self.gate.admit(request.who, call.user, request.demand, now)
+        if isinstance(outcome, Refusal):
+            self._refused(request, outcome)
+            return
+        request.ticket = outcome
+        request.excluded = frozenset()
+        self._route(request)
+
+    def _refused(self, request: ClientRequest, refusal: Refusal) -> None:
+        call = request.call
+        retry = call.audience.kind == "tier" and refusal.retry_after <= MAX_CLIENT_WAIT_S
+        if retry and request.client_tries < call.audience.retries:
+            request.client_tries += 1
+            self.loop.after(max(refusal.retry_after, 0.001), PRIORITY_ARRIVAL, self.issue, request)
+            return
+        self.recorder.refused(request, refusal.limit)
+        if call.audience.kind != "plan":
+            self.sources.call_done(request, self.loop.now)
+
+    def _route(self, request: ClientRequest) -> None:
+        now = self.loop.now
+        call = request.call
+        route = request.route
+        try:
+            decision = self.router.decide(route, call.audience.tenant, now, self.rng,
+                                          request.excluded)  # fmt: skip
+        except (Overloaded, NoAllowedPool) as exc:
+            self._unroutable(request, exc)
+            return
+        except NotFound:
+            self._invalid(request)
+            return
+        backend = decision.backend
+        self.fleet.begin(backend.id, route.tokens, now)
+        one_way = self.engines.one_way_s(backend.site_id)
+        attempt = Attempt(request, backend.id, self.engines.groups[backend.id], now, one_way)
+        self.loop.after(one_way, PRIORITY_ARRIVAL, self._reach_backend, attempt)
+
+    def _unroutable(self, request: ClientRequest, exc: Overloaded | NoAllowedPool) -> None:
+        now = self.loop.now
+        self.gate.settle(request.ticket, Usage(), now)
+        if request.attempts > 0:
+            self._failed(request, now)
+            return
+        tries = request.call.audience.retries
+        if isinstance(exc, Overloaded) and request.client_tries < tries:
+            request.client_tries += 1
+            wait = float(exc.headers.get("retry-after", "1"))
+            self.loop.after(wait, PRIORITY_ARRIVAL, self.issue, request)
+            return
+        self.fleet.record_request(ok=False, now=now)
+        self.recorder.overloaded(request)
+        self.sources.call_done(request, now)
+
+    def _invalid(self, request: ClientRequest) -> None:
+        self.gate.settle(request.ticket, Usage(), self.loop.now)
+        self.recorder.invalid(request)
+        self.sources.call_done(request, self.loop.now)
+
+    def _reach_backend(self, attempt: Attempt) -> None:
+        now = self.loop.now
+        group = attempt.group
+        condition = self.engines.sites[group.backend.site_id].condition
+        failing = condition.down or (
+            condition.error_rate > 0 and self.faults_rng.random() < condition.error_rate
+        )
+        call = attempt.request.call
+        session = call.session
+        hit = 0
+        if self.scenario.replica.prefix_caching and session is not None:
+            hit = call.cached_tokens if session.last_backend == group.backend.id else 0
+        attempt.cache_hit = hit
+        job = Job(max(call.prompt_tokens - hit, 1), call.prompt_tokens, call.output_tokens, attempt)
+        if not failing and not group.fits(job):
+            self.fleet.finish(group.backend.id, ok=True, tokens=attempt.request.route.tokens,
+                              now=now, record_outcome=False)  # fmt: skip
+            self._invalid(attempt.request)
+            return
+        index = -1 if failing else group.dispatch(job, now)
+        if index < 0:
+            self.loop.after(attempt.one_way, PRIORITY_ARRIVAL, self._attempt_failed, (attempt, 0))
+            return
+        attempt.replica = index
+
+    # ------------------------------------------------------------------ engine callbacks
+
+    def on_first_token(self, job: Job, at: float) -> None:
+        """An engine produced a request's first token."""
+        attempt: Attempt = job.owner
+        attempt.first_token_at = at
+        self.fleet.first_token(attempt.backend_id, at + attempt.one_way - attempt.sent_at, at)
+
+    def on_finish(self, job: Job, at: float) -> None:
+        """An engine finished a request."""
+        attempt: Attempt = job.owner
+        group = attempt.group
+        group.touched(attempt.replica)
+        request = attempt.request
+        call = request.call
+        output = job.output_tokens
+        itl = (at - attempt.first_token_at) / (output - 1) if output > 1 else None
+        self.fleet.finish(attempt.backend_id, ok=True, tokens=request.route.tokens, now=at,
+                          itl_s=itl)  # fmt: skip
+        self.fleet.record_request(ok=True, now=at)
+        fresh = call.prompt_tokens - attempt.cache_hit
+        usage = Usage(input_tokens=fresh, output_tokens=output,
+                      cache_read_input_tokens=attempt.cache_hit)  # fmt: skip
+        self.gate.settle(request.ticket, usage, at)
+        self.recorder.completed(request, attempt, at, itl)
+        if call.session is not None:
+            call.session.last_backend = attempt.backend_id
+        self.sources.call_done(request, at + attempt.one_way)
+
+    def on_fail(self, job: Job, at: float, produced: int) -> None:
+        """An engine crashed (or its site went down) with this request on it."""
+        attempt: Attempt = job.owner
+        attempt.group.touched(attempt.replica)
+        self._attempt_failed((attempt, produced))
+
+    def _attempt_failed(self, failure: tuple[Attempt, int]) -> None:
+        attempt, produced = failure
+        now = self.loop.now
+        request = attempt.request
+        self.fleet.finish(attempt.backend_id, ok=False, tokens=request.route.tokens, now=now)
+        request.attempts += 1
+        before_first_byte = attempt.first_token_at is None
+        router = self.router
+        if before_first_byte and request.attempts < router.max_attempts and router.may_retry(now):
+            request.excluded = request.excluded | {attempt.backend_id}
+            self.recorder.retried(request)
+            wait = router.retry_backoff_s(request.attempts, self.rng)
+            self.loop.after(wait, PRIORITY_ARRIVAL, self._route_again, request)
+            return
+        call = request.call
+        usage = Usage(input_tokens=call.prompt_tokens - call.cached_tokens, output_tokens=produced,
+                      cache_read_input_tokens=call.cached_tokens)  # fmt: skip
+        self.gate.settle(request.ticket, usage, now)
+        self._failed(request, now, attempt.group.backend.site_id)
+
+    def _route_again(self, request: ClientRequest) -> None:
+        self._route(request)
+
+    def _failed(self, request: ClientRequest, now: float, site: str | None = None) -> None:
+        self.fleet.record_request(ok=False, now=now)
+        self.recorder.failed(request, site)
+        self.sources.call_done(request, now)
+
+    # ------------------------------------------------------------------ periodic work
+
+    def _scrape(self, _: object) -> None:
+        now = self.loop.now
+        fleet = self.fleet
+        for backend_id, group in self.engines.groups.items():
+            waiting, running, kv = group.metrics()
+            fleet.record_metrics(backend_id, waiting, running, kv, now)
+            fleet.probe_result(backend_id, not group.site_down, now)
+        self._scrapes += 1
+        if self._scrapes % OUTLIER_EVERY_SCRAPES == 0:
+            fleet.detect_outliers(now)
+        if now + self.scrape_s < self.end:
+            self.loop.after(self.scrape_s, PRIORITY_SCRAPE, self._scrape)
+
+    def _fault(self, change: FaultChange) -> None:
+        now = self.loop.now
+        self.recorder.fault(change)
+        for group, index in self.engines.apply(change, now):
+            self.loop.after(change.restart_s, PRIORITY_FAULT, self._restart, (group, index))
+
+    def _restart(self, target: tuple[ReplicaGroup, int]) -> None:
+        group, index = target
+        group.restart(index)
+
+    @property
+    def measured_seconds(self) -> float:
+        """Simulated seconds after the warm-up."""
+        return max(self.scenario.duration - self.scenario.warmup, 0.0)
+
+    def horizon(self) -> float:
+        """Virtual time now, in seconds from the start."""
+        return self.loop.now - self.start if math.isfinite(self.loop.now) else 0.0
