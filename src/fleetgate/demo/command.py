@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import typer
-from rich.console import Console
+
+from fleetgate.console import terminal_console
 
 
 def demo() -> None:
     """Start three simulated sites and the gateway, send SDK traffic, print where it went."""
     from fleetgate.demo.run import outcome_table, run_demo
 
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=120)
+    console = terminal_console()
     outcomes, counted = asyncio.run(run_demo(console))
     console.print(outcome_table(outcomes))
     sites = sorted({item.site for item in outcomes})

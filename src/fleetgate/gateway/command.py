@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from fleetgate.console import terminal_console
 from fleetgate.errors import ConfigurationError
 from fleetgate.settings import Settings, load_settings
 from fleetgate.state.keys import KeyStore
@@ -128,7 +128,7 @@ def keys_list(
             "active" if record.active else "revoked",
         )
     store.close()
-    Console().print(table)
+    terminal_console().print(table)
 
 
 @keys_app.command("revoke")

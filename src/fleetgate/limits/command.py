@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from fleetgate.console import terminal_console
 from fleetgate.errors import ConfigurationError, InvalidRequest
 from fleetgate.limits.catalog import Catalog
 from fleetgate.limits.limiter import Limiter
@@ -64,7 +64,7 @@ async def _list(settings: Settings) -> dict[str, float]:
 
 
 def _print_multipliers(found: dict[str, float]) -> None:
-    console = Console()
+    console = terminal_console()
     if not found:
         console.print("no live multipliers (every window at 1x)")
         return
@@ -99,7 +99,7 @@ def show(config: ConfigOption = Path("fleet.yaml")) -> None:
     """Show the plans and tiers in effect (shipped profiles overlaid with the fleet file)."""
     settings = load_settings(config)
     catalog = Catalog.from_settings(settings.limits)
-    console = Console()
+    console = terminal_console()
     plans = Table(
         "plan",
         "five_hour units",

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from fleetgate.console import terminal_console
 from fleetgate.errors import ConfigurationError
 from fleetgate.perfmodel.calibration import CalibrationResult, calibrate, parse_measurements
 from fleetgate.perfmodel.catalog import Catalog
@@ -69,7 +69,7 @@ def show_command(
         efficiency=efficiency,
         max_batch=max_batch,
     )
-    console = Console()
+    console = terminal_console()
     console.print(_replica_table(gpu_spec, shape, performance))
     console.print(_sweep_table(gpu_spec, shape, performance, prompt_tokens, output_tokens))
 
@@ -169,7 +169,7 @@ def catalog_command() -> None:
             f"{shape.kv_bytes_per_token / 1024:,.1f}",
             shape.weight_precision,
         )
-    console = Console()
+    console = terminal_console()
     console.print(gpus)
     console.print(models)
 
@@ -193,7 +193,7 @@ def fidelity_command() -> None:
             f"{result.relative_error:+.1%}",
             "yes" if ok else "NO",
         )
-    Console().print(table)
+    terminal_console().print(table)
 
 
 def calibrate_command(
@@ -205,7 +205,7 @@ def calibrate_command(
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"{data}: cannot read: {exc}") from None
     result = calibrate(parse_measurements(text, source=str(data)))
-    Console().print(_calibration_table(result))
+    terminal_console().print(_calibration_table(result))
 
 
 def _percent(value: float | None) -> str:

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from fleetgate.console import terminal_console
 from fleetgate.errors import ConfigurationError
 from fleetgate.planner.demand import load_demand
 from fleetgate.planner.plan import PlanOptions, PlanResult, make_plan
@@ -70,7 +71,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
     ) -> None:
         """Turn GPUs and megawatts into the plan and tier limits the fleet can offer."""
-        console = Console()
+        console = terminal_console()
         options = PlanOptions(
             tpot_ms=slo_tpot_ms,
             ttft_ms=slo_ttft_ms,

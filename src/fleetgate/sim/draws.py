@@ -65,7 +65,8 @@ class DayCurve:
             ratio = diurnal.peak_to_trough
             amplitude = (ratio - 1.0) / (ratio + 1.0)
             self.hourly = tuple(
-                1.0 + amplitude * math.cos(2.0 * math.pi * (hour + 0.5 - diurnal.peak_hour_utc) / 24)
+                1.0
+                + amplitude * math.cos(2.0 * math.pi * (hour + 0.5 - diurnal.peak_hour_utc) / 24)
                 for hour in range(24)
             )
         self.peak = diurnal.peak_hours_utc

@@ -66,7 +66,9 @@ class LimitsGate:
             try:
                 found = self.policy.tenant_limits(user, plan, tier)
             except KeyError as exc:
-                field, known = ("plan", self.catalog.plans) if plan else ("tier", self.catalog.tiers)
+                field, known = (
+                    ("plan", self.catalog.plans) if plan else ("tier", self.catalog.tiers)
+                )
                 raise ConfigurationError(
                     f"{where}.{field}: expected one of {sorted(known)}, got {exc.args[0]!r}"
                 ) from exc

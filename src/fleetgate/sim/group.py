@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import heapq
 
-from fleetgate.sim.replica import BatchTiming, Counters, Job, JobSink, Replica
-from fleetgate.sim.loop import EventLoop
 from fleetgate.routing.backends import Backend
+from fleetgate.sim.loop import EventLoop
+from fleetgate.sim.replica import BatchTiming, Counters, Job, JobSink, Replica
 
 REBUILD_FACTOR = 4
 

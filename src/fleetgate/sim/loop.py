@@ -40,8 +40,7 @@ class EventLoop:
 
     def schedule(self, at: float, priority: int, handler: Handler, argument: Any = None) -> None:
         """Run `handler(argument)` at virtual time `at` (never earlier than now)."""
-        if at < self.now:
-            at = self.now
+        at = max(at, self.now)
         heapq.heappush(self._heap, (at, priority, next(self._seq), handler, argument))
 
     def after(self, delay: float, priority: int, handler: Handler, argument: Any = None) -> None:
@@ -68,6 +67,5 @@ class EventLoop:
             handler(argument)
             ran += 1
         self.events += ran
-        if until > self.now:
-            self.now = until
+        self.now = max(self.now, until)
         return ran

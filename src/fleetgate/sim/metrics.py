@@ -35,8 +35,7 @@ class LogHistogram:
         counts[index] = counts.get(index, 0) + 1
         self.count += 1
         self.total += value
-        if value > self.maximum:
-            self.maximum = value
+        self.maximum = max(self.maximum, value)
 
     def merge(self, other: LogHistogram) -> None:
         """Add every value of `other`."""

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from fleetgate.errors import NoAllowedPool, NotFound, Overloaded
 from fleetgate.limits.policy import Demand
 from fleetgate.routing.fleet import FleetState
-from fleetgate.routing.policies import RouteRequest
 from fleetgate.routing.router import Router
 from fleetgate.sim.faults import FaultChange, build_schedule
 from fleetgate.sim.fleet_model import SimFleet, with_sim_backends
@@ -26,8 +25,8 @@ from fleetgate.sim.gate import LimitsGate, Refusal
 from fleetgate.sim.group import ReplicaGroup
 from fleetgate.sim.loop import PRIORITY_ARRIVAL, PRIORITY_FAULT, PRIORITY_SCRAPE, EventLoop
 from fleetgate.sim.recorder import Recorder
-from fleetgate.sim.requests import Attempt, ClientRequest
 from fleetgate.sim.replica import Job
+from fleetgate.sim.requests import Attempt, ClientRequest
 from fleetgate.sim.scenario import LoadedScenario
 from fleetgate.sim.sources import Sources
 from fleetgate.types import Usage
@@ -49,7 +48,9 @@ class Simulation:
         self.start = scenario.start
         self.loop = EventLoop(self.start)
         self.rng = random.Random(f"{scenario.seed}:routing")
-        self.fleet = FleetState.from_settings(self.settings, random.Random(f"{scenario.seed}:fleet"))
+        self.fleet = FleetState.from_settings(
+            self.settings, random.Random(f"{scenario.seed}:fleet")
+        )
         self.router = Router(self.settings, self.fleet)
         self.gate = LimitsGate(self.settings, scenario.multipliers)
         self.engines = SimFleet(self.settings, self.fleet.backends, scenario, self.loop, self)

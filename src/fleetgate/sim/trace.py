@@ -34,7 +34,9 @@ def _count(text: str, where: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise ConfigurationError(f"{where}: expected a non-negative integer, got {text!r}") from None
+        raise ConfigurationError(
+            f"{where}: expected a non-negative integer, got {text!r}"
+        ) from None
     if value < 0:
         raise ConfigurationError(f"{where}: expected a non-negative integer, got {text!r}")
     return value

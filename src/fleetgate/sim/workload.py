@@ -43,7 +43,16 @@ class Audience:
 class Session:
     """A run of calls by one user on one model; `context` grows as the session goes on."""
 
-    __slots__ = ("calls_left", "context", "id", "kind", "last_backend", "model_id", "prefix", "user")
+    __slots__ = (
+        "calls_left",
+        "context",
+        "id",
+        "kind",
+        "last_backend",
+        "model_id",
+        "prefix",
+        "user",
+    )
 
     def __init__(self, sid: int, kind: str, user: str, model_id: str, calls: int, context: int):
         self.id = sid

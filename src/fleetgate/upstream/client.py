@@ -37,7 +37,11 @@ class BackendAddress(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Seconds allowed to connect, to get the response headers, and between two body reads."""
+    """Seconds allowed to connect, to get the response headers, and between two body reads.
+
+    aiohttp applies one per-read timeout to a request, so the wait for the headers and each body
+    read are bounded by the larger of `first_byte` and `read`.
+    """
 
     connect: float = 5.0
     first_byte: float = 600.0
@@ -47,16 +51,15 @@ class Timeouts:
 class UpstreamResponse:
     """A backend's answer whose body has not been read yet."""
 
-    def __init__(self, response: aiohttp.ClientResponse, read_timeout: float) -> None:
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
-        self._read_timeout = read_timeout
         self.status = response.status
         self.headers: Mapping[str, str] = response.headers
 
     async def read(self) -> bytes:
         """The whole body (for non-streaming answers)."""
         try:
-            return await asyncio.wait_for(self._response.read(), self._read_timeout)
+            return await self._response.read()
         except TimeoutError as exc:
             raise UpstreamTimeout("the backend stopped sending its answer") from exc
         except aiohttp.ClientError as exc:
@@ -70,7 +73,7 @@ class UpstreamResponse:
         try:
             while True:
                 try:
-                    chunk = await asyncio.wait_for(content.readany(), self._read_timeout)
+                    chunk = await content.readany()
                 except TimeoutError as exc:
                     raise UpstreamTimeout("the backend stopped streaming") from exc
                 if not chunk:
@@ -97,13 +100,20 @@ class UpstreamClient:
         self.timeouts = timeouts or Timeouts()
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
+        self._first_byte = aiohttp.ClientTimeout(
+            total=None,
+            connect=self.timeouts.connect,
+            sock_read=max(self.timeouts.first_byte, self.timeouts.read),
+        )
 
     async def start(self) -> None:
         if self._session is None:
             connector = aiohttp.TCPConnector(
                 limit=self._max_connections, ttl_dns_cache=300, keepalive_timeout=60
             )
-            timeout = aiohttp.ClientTimeout(total=None, connect=self.timeouts.connect)
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=self.timeouts.connect, sock_read=self.timeouts.read
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector, timeout=timeout, auto_decompress=False, skip_auto_headers=()
             )
@@ -126,15 +136,14 @@ class UpstreamClient:
         assert self._session is not None
         all_headers = {"content-type": "application/json", **headers, **_auth_headers(backend)}
         try:
-            response = await asyncio.wait_for(
-                self._session.post(backend.url + path, data=body, headers=all_headers),
-                self.timeouts.first_byte,
+            response = await self._session.post(
+                backend.url + path, data=body, headers=all_headers, timeout=self._first_byte
             )
         except TimeoutError as exc:
             raise UpstreamTimeout(f"no answer from {backend.url} in time") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamUnavailable(f"cannot reach {backend.url}: {exc}") from exc
-        wrapped = UpstreamResponse(response, self.timeouts.read)
+        wrapped = UpstreamResponse(response)
         if response.status >= 400:
             try:
                 content = await asyncio.wait_for(response.content.read(ERROR_BODY_CAP), 10)
