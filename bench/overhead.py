@@ -238,22 +238,35 @@ def main() -> None:
                     f"      api_base: http://127.0.0.1:{engine_port}/v1\n"
                     "      api_key: none\n"
                 )
+                master = "sk-fleetgate-bench-" + os.urandom(8).hex()
                 lite = start(
                     [
                         str(ensure_litellm()),
                         "--config",
                         str(cfg),
+                        "--host",
+                        "127.0.0.1",
                         "--port",
                         str(litellm_port),
                         "--num_workers",
                         "1",
                     ],
-                    env={"LITELLM_LOG": "ERROR"},
+                    env={
+                        "LITELLM_LOG": "ERROR",
+                        "LITELLM_MASTER_KEY": master,
+                        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                    },
                 )
                 procs.append(lite)
                 wait_for_port(litellm_port, timeout=300)
                 targets.append(
-                    Target("litellm", litellm_port, "/v1/chat/completions", {}, lite.pid)
+                    Target(
+                        "litellm",
+                        litellm_port,
+                        "/v1/chat/completions",
+                        {"authorization": f"Bearer {master}"},
+                        lite.pid,
+                    )
                 )
             for target in targets:
                 print(f"measuring {target.name} ...", flush=True)

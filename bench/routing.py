@@ -1,4 +1,7 @@
-"""Benchmark: the cost of one routing decision with 1,000 backends (target: <= 50 microseconds).
+"""Benchmark: routing. Part 1, p99 time to first token under skewed load across three engines
+of different capacity, a capacity-aware policy vs round robin in the same run, through a real
+gateway (target: round robin's p99 >= 2x the capacity-aware policy's; see `routing_ttft.py`).
+Part 2, the cost of one routing decision with 1,000 backends (target: <= 50 microseconds).
 
 Builds a fleet of `--backends` backends (10 per pool, 10 pools per site, mixed owners,
 jurisdictions, an orbital site, dedicated pools), gives them random load, latency and engine
@@ -7,6 +10,7 @@ round-robin policy through the same router as the baseline measured in the same 
 is cached per (tenant, model), as in the gateway; the first decision pays it and is not timed.
 
     .venv/bin/python bench/routing.py [--backends 1000] [--requests 20000] [--repeats 5]
+        [--ttft-seconds 15] [--load 0.7] [--policy least_in_flight] [--skip-ttft]
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from fleetgate.routing.fleet import FleetState
 from fleetgate.routing.policies import RouteRequest
 from fleetgate.routing.router import Router
 from fleetgate.settings import Settings, settings_from_mapping
+from routing_ttft import report, skewed_load_benchmark
 
 TARGET_US = 50.0
 OWNERS = ["spacex", "lab", "neocloud"]
@@ -114,9 +119,22 @@ def main() -> None:
     parser.add_argument("--backends", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--ttft-seconds", type=float, default=15.0)
+    parser.add_argument("--load", type=float, default=0.7, help="share of fleet capacity")
+    parser.add_argument("--policy", default="least_in_flight", choices=POLICY_NAMES)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--skip-ttft", action="store_true", help="only the decision cost")
     args = parser.parse_args()
     if args.backends < 1 or args.requests < 1 or args.repeats < 1:
         parser.error("--backends, --requests and --repeats must be positive")
+    if args.ttft_seconds <= 0 or not 0 < args.load < 2:
+        parser.error("--ttft-seconds must be positive and --load between 0 and 2")
+    if not args.skip_ttft:
+        aware, baseline = skewed_load_benchmark(
+            args.policy, args.load, args.ttft_seconds, args.seed
+        )
+        print("\n".join(report(aware, baseline, args.load, args.ttft_seconds)))
+        print()
     baseline = time_policy("round_robin", args.backends, args.requests, args.repeats)
     print(f"routing decision cost, {args.backends} backends, {args.requests} decisions x "
           f"{args.repeats} (median), target <= {TARGET_US:.0f} us")  # fmt: skip

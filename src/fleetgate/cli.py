@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fleetgate.perfmodel.command",
     "fleetgate.planner.command",
     "fleetgate.limits.command",
+    "fleetgate.routing.command",
 )
 """Modules that each expose `register(app: typer.Typer) -> None`."""
 

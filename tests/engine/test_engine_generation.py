@@ -6,12 +6,14 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fleetgate.engine import EngineOptions, count_prompt_tokens, prompt_text
 from fleetgate.engine.chat_request import ChatRequest, parse_chat_request
 from fleetgate.engine.command import options_from_cli
 from fleetgate.engine.generation import plan_output, resolve_max_tokens, tool_arguments
-from fleetgate.errors import ConfigurationError, InvalidRequest, NotFound
+from fleetgate.errors import ApiError, ConfigurationError, InvalidRequest, NotFound
 from fleetgate.tokens import count_tokens, filler
 
 MODELS = ("sim-a", "sim-b")
@@ -205,3 +207,55 @@ def _cli_values(**overrides: Any) -> dict[str, Any]:
     }
     values.update(overrides)
     return values
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_FIELDS = st.sampled_from(
+    [
+        "model",
+        "messages",
+        "max_tokens",
+        "max_completion_tokens",
+        "n",
+        "stream",
+        "stream_options",
+        "stop",
+        "ignore_eos",
+        "tools",
+        "tool_choice",
+    ]
+)
+_MESSAGE = st.fixed_dictionaries(
+    {"role": st.sampled_from(["user", "assistant", "tool", "x"]), "content": _JSON},
+    optional={"tool_calls": _JSON},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.dictionaries(_FIELDS, _JSON, max_size=5),
+    messages=st.lists(_MESSAGE, max_size=3),
+    tools=st.lists(
+        st.fixed_dictionaries({"type": st.just("function"), "function": _JSON}), max_size=2
+    ),
+)
+def test_arbitrary_bodies_give_an_answer_or_an_api_error(
+    fields: dict[str, Any], messages: list[Any], tools: list[Any]
+) -> None:
+    body = {"model": "sim-a", "messages": messages, "tools": tools, **fields}
+    try:
+        request = parse_chat_request(orjson.dumps(body), MODELS)
+        answer = plan(request)
+    except ApiError:
+        return
+    assert answer.length >= 1

@@ -283,7 +283,9 @@ def test_client_disconnect_mid_stream_frees_the_batch(engine: RunningEngine) -> 
 def test_cancelled_non_streaming_request_frees_the_batch(engine: RunningEngine) -> None:
     body = {"model": MODEL, "messages": user("slow"), "max_tokens": 2500, "ignore_eos": True}
     with pytest.raises(httpx.ReadTimeout):
-        httpx.post(f"{engine.url}/v1/chat/completions", json=body, timeout=0.3)
+        httpx.post(
+            f"{engine.url}/v1/chat/completions", json=body, timeout=httpx.Timeout(10, read=0.3)
+        )
     assert _eventually(lambda: engine.metric("vllm:num_requests_running") == 0)
 
 

@@ -6,4 +6,4 @@ The Redis helper appends its stores here (e.g. ``"redis"``, resolved to the sess
 
 from __future__ import annotations
 
-STORE_URIS: list[str] = ["memory://"]
+STORE_URIS: list[str] = ["memory://", "redis"]

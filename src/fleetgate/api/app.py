@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fleetgate.api import admin, admin_limits
+from fleetgate.api import admin, admin_fleet, admin_limits
 from fleetgate.api.anthropic import count_tokens, messages
 from fleetgate.api.http import error_response, gateway_of
 from fleetgate.api.openai import chat_completions, list_models
@@ -88,6 +88,7 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> Starlet
         Route("/api/oauth/usage", usage, methods=["GET"]),
         *admin.ROUTES,
         *admin_limits.ROUTES,
+        *admin_fleet.ROUTES,
     ]
     app = Starlette(
         routes=routes,

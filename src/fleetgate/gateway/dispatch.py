@@ -2,131 +2,201 @@
 
 A backend that cannot be reached, times out, or answers 5xx, 408, 429 or 529 is marked failed in
 the fleet state and the request is tried on another backend (the router excludes the ones already
-tried, preferring another site), within the attempt limit and the retry budget. An upstream 4xx
-that is the client's fault (bad request, too large) is the client's answer, not a failover.
+tried and prefers another site), within the attempt limit and the retry budget, after a jittered
+backoff. An upstream 4xx that is the client's fault (bad request, too large) is the client's
+answer, not a failover. When every allowed backend is saturated the request may wait in the
+bounded queue (`routing.queue`); non-streaming requests may be hedged (`routing.hedging`).
+
+Every attempt's load is released in the fleet state with the same token count it was begun with;
+the attempt that served the request is finished by `finish_attempt` when the call settles.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import time
 
-import orjson
-
-from fleetgate.errors import (
-    ApiError,
-    InvalidRequest,
-    RequestTooLarge,
-    UpstreamError,
-    UpstreamStatus,
-)
+from fleetgate.errors import ApiError, Overloaded, UpstreamError, spec_for
+from fleetgate.gateway.access_log import AccessRecord
+from fleetgate.gateway.attempt import Opened, send_attempt
 from fleetgate.gateway.call import Call
-from fleetgate.gateway.forward import build_upstream_request
+from fleetgate.gateway.hedging import send_hedged
 from fleetgate.gateway.state import Gateway
-from fleetgate.routing.fleet import Backend
 from fleetgate.routing.policies import RouteRequest
-from fleetgate.upstream.client import UpstreamResponse
+from fleetgate.routing.router import RouteDecision
+from fleetgate.types import Usage
 
-RETRYABLE_STATUSES = frozenset({404, 408, 409, 429, 500, 502, 503, 504, 529})
-"""Upstream statuses that say "not this backend, not now" rather than "bad request"."""
-
-
-@dataclass(slots=True)
-class Opened:
-    """An upstream request whose response headers have arrived."""
-
-    backend: Backend
-    response: UpstreamResponse
-    attempts: int
+__all__ = ["Opened", "finish_attempt", "note_first_token", "open_upstream", "route_request"]
 
 
-def route_request(call: Call) -> RouteRequest:
-    """What the router needs to know about a call."""
-    priority = call.tenant.priority if call.tenant and call.tenant.priority is not None else 0
+def route_request(gw: Gateway, call: Call) -> RouteRequest:
+    """What the router needs to know about a call (priority from the tenant, plan or tier)."""
     return RouteRequest(
         tenant_id=call.tenant_id,
         model_id=call.model.id,
         input_tokens=call.estimated_input_tokens,
         max_output_tokens=call.max_tokens,
         affinity_key=None,
-        priority=priority,
+        priority=gw.router.priority_for(call.tenant),
         stream=call.stream,
     )
 
 
+def access_record(call: Call, request: RouteRequest) -> AccessRecord:
+    """A fresh access-log record for `call`."""
+    return AccessRecord(
+        request_id=call.request_id,
+        tenant=call.tenant_id,
+        model=call.model.id,
+        endpoint=call.endpoint,
+        stream=call.stream,
+        priority=request.priority,
+        input_tokens=call.estimated_input_tokens,
+    )
+
+
 async def open_upstream(gw: Gateway, call: Call) -> Opened:
-    """Open the call on the best backend, failing over until one answers or none is left."""
-    request = route_request(call)
+    """Open the call on the best backend, failing over until one answers or none is left.
+
+    A refusal (no allowed pool, overload, every attempt failed) is written to the access log and
+    counted against end-to-end availability before it propagates.
+    """
+    request = route_request(gw, call)
+    record = access_record(call, request)
+    try:
+        opened = await _attempts(gw, call, request, record)
+    except ApiError as exc:
+        _refused(gw, call, record, exc)
+        raise
+    call.site_id = opened.backend.site_id
+    call.backend_id = opened.backend.id
+    return opened
+
+
+async def _attempts(gw: Gateway, call: Call, request: RouteRequest, record: AccessRecord) -> Opened:
     tried: set[str] = set()
-    last_error: ApiError | None = None
+    last_error: UpstreamError | None = None
     max_attempts = gw.router.max_attempts
-    for attempt in range(1, max_attempts + 1):
+    attempt = 0
+    while attempt < max_attempts:
         try:
-            backend = gw.router.choose(
-                request, call.tenant, gw.now(), gw.rng, exclude=frozenset(tried)
-            )
+            decision = await _decide(gw, request, call, frozenset(tried), record)
         except ApiError:
             if last_error is not None:
                 raise last_error from None
             raise
-        tried.add(backend.id)
         try:
-            response = await _send(gw, call, backend)
+            opened = await _open(gw, call, request, decision, tried, record)
         except UpstreamError as exc:
             last_error = exc
+            attempt = len(tried)
             if attempt < max_attempts and gw.router.may_retry(gw.now()):
                 gw.metrics.retries.inc()
                 await asyncio.sleep(gw.router.retry_backoff_s(attempt, gw.rng))
                 continue
             raise
-        call.site_id = backend.site_id
-        call.backend_id = backend.id
-        return Opened(backend, response, attempt)
+        opened.attempts = len(tried)
+        return opened
     assert last_error is not None
     raise last_error
 
 
-async def _send(gw: Gateway, call: Call, backend: Backend) -> UpstreamResponse:
-    upstream = build_upstream_request(call, backend.protocol, backend.served_model)
-    tokens = call.estimated_input_tokens + call.max_tokens
-    gw.fleet.begin(backend.id, tokens, gw.now())
-    labels = (backend.id, backend.site_id)
+async def _decide(
+    gw: Gateway,
+    request: RouteRequest,
+    call: Call,
+    tried: frozenset[str],
+    record: AccessRecord,
+) -> RouteDecision:
+    router, tenant = gw.router, call.tenant
     try:
-        response = await gw.client.send(backend, upstream.path, upstream.body, upstream.headers)
-    except UpstreamStatus as exc:
-        gw.fleet.finish(backend.id, ok=exc.status not in RETRYABLE_STATUSES, tokens=0, now=gw.now())
-        gw.metrics.backend_requests.labels(*labels, f"status_{exc.status}").inc()
-        raise _client_error(exc) if exc.status not in RETRYABLE_STATUSES else exc from None
-    except UpstreamError as exc:
-        gw.fleet.finish(backend.id, ok=False, tokens=0, now=gw.now())
-        gw.metrics.backend_requests.labels(*labels, type(exc).__name__).inc()
-        raise
-    except BaseException:
-        gw.fleet.finish(backend.id, ok=True, tokens=0, now=gw.now())
-        raise
-    gw.metrics.backend_requests.labels(*labels, "ok").inc()
-    return response
+        return router.decide(request, tenant, gw.now(), gw.rng, exclude=tried)
+    except Overloaded as refusal:
+        queue = gw.fleet_runtime.queue
+        if not queue.enabled:
+            raise
+        started = time.monotonic()
+        try:
+            return await queue.wait_for_room(
+                request.model_id,
+                request.priority,
+                refusal,
+                lambda: router.decide(
+                    request, tenant, gw.now(), gw.rng, exclude=tried, first_attempt=False
+                ),
+            )
+        finally:
+            record.queued_s += time.monotonic() - started
 
 
-def _client_error(exc: UpstreamStatus) -> ApiError:
-    """An upstream 4xx that is the client's answer, with the upstream's own message."""
-    message = _upstream_message(exc.body) or f"the backend refused the request ({exc.status})"
-    if exc.status == 413:
-        return RequestTooLarge(message)
-    if exc.status in {400, 422}:
-        return InvalidRequest(message)
-    return UpstreamError(f"the backend answered {exc.status}: {message}")
+async def _open(
+    gw: Gateway,
+    call: Call,
+    request: RouteRequest,
+    decision: RouteDecision,
+    tried: set[str],
+    record: AccessRecord,
+) -> Opened:
+    hedges = gw.fleet_runtime.hedges
+    delay = None if call.stream else hedges.delay_s(call.model.id)
+    if delay is None:
+        tried.add(decision.backend.id)
+        opened = await send_attempt(gw, call, decision, record)
+    else:
+        opened = await send_hedged(gw, call, request, decision, delay, tried, record)
+    opened.record = record
+    record.decision = opened.decision.as_log()
+    return opened
 
 
-def _upstream_message(body: bytes) -> str | None:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if isinstance(data, dict):
-        error = data.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])
-        if isinstance(data.get("message"), str):
-            return str(data["message"])
-    return None
+def _refused(gw: Gateway, call: Call, record: AccessRecord, exc: ApiError) -> None:
+    """A request that never reached a backend (or whose every attempt failed)."""
+    record.outcome = "refused" if not isinstance(exc, UpstreamError) else "failed"
+    record.error = type(exc).__name__
+    record.duration_s = time.monotonic() - call.started
+    gw.fleet_runtime.access_log.write(record)
+    if spec_for(exc).status >= 500:
+        gw.fleet.record_request(ok=False, now=gw.now())
+
+
+def note_first_token(gw: Gateway, opened: Opened) -> None:
+    """The first content of a stream reached the client: time to first token, for routing."""
+    if opened.first_token_at is not None:
+        return
+    opened.first_token_at = time.monotonic()
+    ttft = opened.first_token_at - opened.sent_at
+    gw.fleet.first_token(opened.backend.id, ttft, gw.now())
+    if opened.record is not None:
+        opened.record.ttft_s = opened.first_token_at - opened.started
+
+
+def finish_attempt(gw: Gateway, call: Call, opened: Opened, usage: Usage, ok: bool) -> None:
+    """Release the serving attempt's load with the tokens it began with, judge the backend
+    (a client that went away judges nothing), count end-to-end availability, write the log."""
+    ended = time.monotonic()
+    failed = opened.failure is not None
+    judged = ok or failed
+    itl_s = None
+    if ok and opened.first_token_at is not None and usage.output_tokens > 1:
+        itl_s = (ended - opened.first_token_at) / (usage.output_tokens - 1)
+    gw.fleet.finish(
+        opened.backend.id,
+        ok=ok,
+        tokens=opened.tokens,
+        now=gw.now(),
+        itl_s=itl_s,
+        record_outcome=judged,
+    )
+    gw.fleet_runtime.queue.notify(call.model.id)
+    if judged:
+        gw.fleet.record_request(ok=ok, now=gw.now())
+    if ok and not call.stream:
+        gw.fleet_runtime.hedges.observe(call.model.id, ended - opened.sent_at)
+    record = opened.record
+    if record is not None:
+        record.outcome = "ok" if ok else ("failed" if failed else "client_gone")
+        record.error = None if opened.failure is None else type(opened.failure).__name__
+        record.input_tokens = usage.total_input_tokens
+        record.output_tokens = usage.output_tokens
+        record.duration_s = ended - call.started
+        gw.fleet_runtime.access_log.write(record)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from starlette.responses import Response, StreamingResponse
 
 from fleetgate.gateway.call import Call, Settlement
-from fleetgate.gateway.dispatch import Opened, open_upstream
+from fleetgate.gateway.dispatch import Opened, finish_attempt, open_upstream
 from fleetgate.gateway.respond import complete_answer, stream_answer
 from fleetgate.gateway.state import Gateway
 from fleetgate.limits.limiter import Admission, Demand
@@ -50,7 +50,7 @@ def settler(gw: Gateway, call: Call, admission: Admission | None, opened: Opened
     """The exactly-once settlement of a call that reached a backend."""
 
     async def settle(usage: Usage, ok: bool) -> None:
-        gw.fleet.finish(opened.backend.id, ok=ok, tokens=usage.output_tokens, now=gw.now())
+        finish_attempt(gw, call, opened, usage, ok)
         gw.metrics.tokens.labels(call.model.id, "input").inc(usage.total_input_tokens)
         gw.metrics.tokens.labels(call.model.id, "output").inc(usage.output_tokens)
         if admission is not None:
@@ -91,7 +91,8 @@ async def serve_generation(gw: Gateway, call: Call, endpoint: str) -> Response:
         )
     try:
         body, usage = await complete_answer(call, opened)
-    except BaseException:
+    except BaseException as exc:
+        opened.fail(exc)
         gw.spawn(settlement(Usage(input_tokens=call.estimated_input_tokens), False))
         raise
     gw.spawn(settlement(usage, True))
@@ -103,7 +104,5 @@ def response_headers(call: Call, opened: Opened) -> Mapping[str, str]:
     return {
         **call.response_headers,
         "request-id": call.request_id,
-        "x-fleetgate-site": opened.backend.site_id,
-        "x-fleetgate-pool": opened.backend.pool_id,
-        "x-fleetgate-backend": opened.backend.id,
+        **opened.decision.headers,
     }

@@ -26,7 +26,7 @@ from fleetgate.gateway.converters import (
     OpenAIToAnthropic,
     StreamConverter,
 )
-from fleetgate.gateway.dispatch import Opened
+from fleetgate.gateway.dispatch import Opened, note_first_token
 from fleetgate.gateway.state import Gateway
 from fleetgate.types import Usage
 from fleetgate.upstream.sse import anthropic_event_bytes
@@ -116,6 +116,7 @@ async def stream_answer(
             if out:
                 if first_content and chunk is not None:
                     first_content = False
+                    note_first_token(gw, opened)
                     gw.metrics.ttft.labels(call.endpoint, call.model.id).observe(
                         time.monotonic() - call.started
                     )
@@ -127,6 +128,7 @@ async def stream_answer(
             yield tail
         ok = True
     except ApiError as exc:
+        opened.fail(exc)
         yield converter.error(exc)
     finally:
         opened.response.close()

@@ -16,6 +16,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from fleetgate.gateway.fleet_runtime import FleetRuntime
 from fleetgate.gateway.metrics import GatewayMetrics
 from fleetgate.limits.limiter import Limiter
 from fleetgate.limits.store import store_from_uri
@@ -54,6 +55,7 @@ class Gateway:
         self.client = client
         self.metrics = GatewayMetrics()
         self.clock = WallClock()
+        self.fleet_runtime = FleetRuntime(fleet, self.clock, self.metrics.registry)
         self.rng = rng or random.Random()
         self.tenants: dict[str, TenantSettings] = {t.id: t for t in settings.tenants}
         self.models = {m.id: m for m in settings.models}
@@ -115,6 +117,7 @@ class Gateway:
 
     async def start(self) -> None:
         await self.client.start()
+        await self.fleet_runtime.start()
 
     async def stop(self, grace_s: float = 30.0) -> None:
         """Wait (bounded) for in-flight work and background settlements, then close."""
@@ -122,6 +125,7 @@ class Gateway:
         deadline = time.monotonic() + grace_s
         while (self.in_flight or self._tasks) and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
+        await self.fleet_runtime.stop()
         await self.client.close()
         await self.limiter.close()
         self.keys.close()

@@ -154,6 +154,16 @@ class HedgingSettings(Frozen):
     max_share: Share = 0.05
 
 
+class QueueSettings(Frozen):
+    """Optional bounded queueing when every allowed backend is saturated, instead of an
+    immediate 529: a request waits up to `max_wait_s` (higher priority classes first), and at
+    most `max_queued` requests wait at once; past either bound the answer is the 529."""
+
+    enabled: bool = False
+    max_wait_s: PositiveFloat = 5.0
+    max_queued: PositiveInt = 256
+
+
 class AvailabilitySettings(Frozen):
     """Rolling success ratios, reported as nines and error-budget burn against `slo`."""
 
@@ -186,6 +196,7 @@ class RoutingSettings(Frozen):
     priority: PrioritySettings = PrioritySettings()
     retry: RetrySettings = RetrySettings()
     hedging: HedgingSettings = HedgingSettings()
+    queue: QueueSettings = QueueSettings()
     availability: AvailabilitySettings = AvailabilitySettings()
 
     @field_validator("affinity_fallback")
@@ -208,6 +219,7 @@ __all__ = [
     "OutlierSettings",
     "PrioritySettings",
     "ProbeSettings",
+    "QueueSettings",
     "RetrySettings",
     "RoutingSettings",
     "SaturationSettings",

@@ -143,16 +143,18 @@ class Router:
         rng: random.Random,
         exclude: frozenset[str] = frozenset(),
         avoid_sites: frozenset[str] = frozenset(),
+        first_attempt: bool | None = None,
     ) -> RouteDecision:
         """Like `choose`, returning the whole decision.
 
         `exclude` is hard (backends this request already failed on) and their sites are avoided
         softly, so failover tries another site first; `avoid_sites` adds sites to avoid softly.
-        A decision with an empty `exclude` counts as a first attempt for the retry budget.
+        `first_attempt` says whether the decision counts as a client request's first attempt for
+        the retry budget (default: when `exclude` is empty; a queued request asking again is not).
         """
         fleet = self.fleet
         fleet.refresh(now)
-        if not exclude:
+        if first_attempt if first_attempt is not None else not exclude:
             self.retry_budget.record_request(now)
         tenant_id = tenant.id if tenant is not None else request.tenant_id
         placed = self._placement(tenant, tenant_id, request.model_id)

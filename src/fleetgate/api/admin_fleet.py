@@ -1,0 +1,142 @@
+"""Admin routes for the fleet at runtime: drain and undrain, circuit breakers, availability.
+
+POST /admin/fleet/drain    {"backend"|"pool"|"site": ID}   stop routing new requests there;
+                                                          in-flight requests finish
+POST /admin/fleet/undrain  {"backend"|"pool"|"site": ID}   route there again
+POST /admin/fleet/backends/{id}/trip                       open a backend's circuit now
+POST /admin/fleet/backends/{id}/reset                      close it and forget its failures
+GET  /admin/fleet/availability[?scope=backend|pool|site|end_to_end]
+                                                          rolling ratios, nines, error-budget burn
+(`GET /admin/fleet`, every backend's live state, is in `fleetgate.api.admin`.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from fleetgate.api.admin import admin_body
+from fleetgate.api.http import endpoint, require_admin
+from fleetgate.errors import InvalidRequest
+from fleetgate.gateway.state import Gateway
+from fleetgate.routing.availability import SCOPES
+from fleetgate.routing.fleet import DrainScope
+
+DRAIN_SCOPES: tuple[DrainScope, ...] = ("backend", "pool", "site")
+
+
+def _json(payload: Any) -> Response:
+    return Response(orjson.dumps(payload), media_type="application/json")
+
+
+def drain_target(body: dict[str, Any]) -> tuple[DrainScope, str]:
+    """The one scope and id a drain body names, e.g. {"site": "memphis"}."""
+    named = [scope for scope in DRAIN_SCOPES if scope in body]
+    if len(named) != 1:
+        raise InvalidRequest(
+            'expected exactly one of "backend", "pool" or "site" with an id, '
+            'e.g. {"site": "memphis"}'
+        )
+    scope = named[0]
+    target = body[scope]
+    if not isinstance(target, str) or not target:
+        raise InvalidRequest(f"{scope}: expected a non-empty id, got {target!r}", param=scope)
+    return scope, target
+
+
+def _drain_answer(gw: Gateway, scope: DrainScope, target: str, ids: list[str]) -> Response:
+    fleet = gw.fleet
+    positions = [fleet.index[i] for i in ids]
+    in_flight = int(sum(fleet.in_flight[p] for p in positions))
+    return _json(
+        {
+            "scope": scope,
+            "id": target,
+            "backends": ids,
+            "drained": [bool(fleet.drained[p]) for p in positions],
+            "in_flight": in_flight,
+        }
+    )
+
+
+@endpoint("anthropic", "admin")
+async def drain(request: Request, gw: Gateway, request_id: str) -> Response:
+    """POST /admin/fleet/drain: new requests avoid the target; in-flight ones finish."""
+    require_admin(request, gw)
+    scope, target = drain_target(await admin_body(request))
+    ids = gw.fleet.drain(scope, target, gw.now())
+    return _drain_answer(gw, scope, target, ids)
+
+
+@endpoint("anthropic", "admin")
+async def undrain(request: Request, gw: Gateway, request_id: str) -> Response:
+    """POST /admin/fleet/undrain: route to the target again."""
+    require_admin(request, gw)
+    scope, target = drain_target(await admin_body(request))
+    ids = gw.fleet.undrain(scope, target, gw.now())
+    return _drain_answer(gw, scope, target, ids)
+
+
+def _breaker_answer(gw: Gateway, backend_id: str) -> Response:
+    fleet = gw.fleet
+    position = fleet.index[backend_id]
+    breaker = fleet.breakers[position]
+    return _json(
+        {
+            "backend": backend_id,
+            "breaker": breaker.state,
+            "reason": breaker.last_reason,
+            "routable": bool(fleet.routable[position]),
+        }
+    )
+
+
+@endpoint("anthropic", "admin")
+async def trip(request: Request, gw: Gateway, request_id: str) -> Response:
+    """POST /admin/fleet/backends/{id}/trip: open the circuit (it probes back later)."""
+    require_admin(request, gw)
+    backend_id = request.path_params["backend_id"]
+    gw.fleet.trip(backend_id, gw.now())
+    return _breaker_answer(gw, backend_id)
+
+
+@endpoint("anthropic", "admin")
+async def reset(request: Request, gw: Gateway, request_id: str) -> Response:
+    """POST /admin/fleet/backends/{id}/reset: close the circuit now."""
+    require_admin(request, gw)
+    backend_id = request.path_params["backend_id"]
+    gw.fleet.reset_breaker(backend_id, gw.now())
+    return _breaker_answer(gw, backend_id)
+
+
+@endpoint("anthropic", "admin")
+async def availability(request: Request, gw: Gateway, request_id: str) -> Response:
+    """GET /admin/fleet/availability: success ratio, nines and burn per scope and window."""
+    require_admin(request, gw)
+    scope = request.query_params.get("scope")
+    if scope is not None and scope not in SCOPES:
+        raise InvalidRequest(
+            f"scope: expected one of {', '.join(SCOPES)}, got {scope!r}", param="scope"
+        )
+    now = gw.now()
+    settings = gw.fleet.availability.settings
+    return _json(
+        {
+            "slo": settings.slo,
+            "windows_s": list(settings.windows_s),
+            "availability": gw.fleet.availability.snapshot(now, scope),
+        }
+    )
+
+
+ROUTES = [
+    Route("/admin/fleet/drain", drain, methods=["POST"]),
+    Route("/admin/fleet/undrain", undrain, methods=["POST"]),
+    Route("/admin/fleet/backends/{backend_id}/trip", trip, methods=["POST"]),
+    Route("/admin/fleet/backends/{backend_id}/reset", reset, methods=["POST"]),
+    Route("/admin/fleet/availability", availability, methods=["GET"]),
+]

@@ -1,0 +1,255 @@
+"""The Redis limit store (`redis://`, `rediss://`, `redis+cluster://`): shared, durable state.
+
+Every admission, settlement and read is ONE call of one Lua script (``lua/limits.lua``, loaded
+once, EVALSHA with a NOSCRIPT fallback) that runs the limit math atomically on the server, with
+the server's TIME when no `now` is given. Keys: ``fleetgate:{<key>}:state``, hash-tagged by the
+tenant or organization key so that a Redis Cluster keeps each key's state in one slot. The
+script keeps a key alive while its numbers matter (longest bucket refill or window end, plus a
+margin) and lets idle state expire.
+
+Live multipliers are read by the script in the same call, so a change is effective on the very
+next admission of every replica. A standalone Redis holds them in ``fleetgate:multipliers``. In
+a cluster a script may only touch keys of one slot, so the store keeps one copy of the
+multiplier hash per slot (``fleetgate:{<tag>}:multipliers``, `tag` chosen to fall in that slot)
+and `set_multiplier` writes all 16,384 copies before it returns (a rare admin operation).
+
+Any Redis failure raises `StoreUnavailable` (the `Limiter` applies fail-open or fail-closed).
+After a connection failure the store answers `StoreUnavailable` at once for `retry_interval`
+seconds instead of making every request wait for a dead server, then tries again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable, Sequence
+from importlib import resources
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from redis.asyncio import Redis, RedisCluster
+from redis.backoff import NoBackoff
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from fleetgate.errors import ConfigurationError, StoreUnavailable
+from fleetgate.limits import store_redis_codec as codec
+from fleetgate.limits.model import Charge, Costs, Decision, Rule, RuleStatus, Settlement
+
+SCRIPT = resources.files("fleetgate.limits").joinpath("lua/limits.lua").read_text("utf-8")
+SCRIPT_SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()
+PREFIX = "fleetgate"
+DEFAULT_OPTIONS: dict[str, Any] = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
+T = TypeVar("T")
+
+
+def state_key(key: str) -> str:
+    """The Redis key of one tenant's or organization's limit state."""
+    return f"{PREFIX}:{{{key}}}:state"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def slot_tags() -> list[str]:
+    """For every cluster slot, a short hash tag whose keys fall in that slot."""
+    tags: list[str | None] = [None] * REDIS_CLUSTER_HASH_SLOTS
+    missing = REDIS_CLUSTER_HASH_SLOTS
+    candidate = 0
+    while missing:
+        tag = format(candidate, "x")
+        slot = key_slot(tag.encode())
+        if tags[slot] is None:
+            tags[slot] = tag
+            missing -= 1
+        candidate += 1
+    return [tag for tag in tags if tag is not None]
+
+
+class RedisStore:
+    """Limit state in Redis, shared by every gateway replica."""
+
+    def __init__(
+        self,
+        client: Redis | RedisCluster,
+        *,
+        ttl_margin: float = 60.0,
+        retry_interval: float = 0.25,
+        full_replies: bool = False,
+    ) -> None:
+        self.client = client
+        self.full_replies = full_replies
+        self.cluster = isinstance(client, RedisCluster)
+        self.ttl_margin = ttl_margin
+        self.retry_interval = retry_interval
+        self._down_until = 0.0
+        self._tags: list[str] | None = None
+        self._encoded: dict[int, tuple[Sequence[Rule], bytes]] = {}
+
+    # ------------------------------------------------------------------ keys
+
+    def _tag_list(self) -> list[str]:
+        if self._tags is None:
+            self._tags = slot_tags()
+        return self._tags
+
+    def multiplier_key(self, key: str) -> str:
+        """The multiplier hash that the script reads together with `key`'s state."""
+        if not self.cluster:
+            return f"{PREFIX}:multipliers"
+        slot = key_slot(state_key(key).encode())
+        return f"{PREFIX}:{{{self._tag_list()[slot]}}}:multipliers"
+
+    def _multiplier_copies(self) -> list[str]:
+        if not self.cluster:
+            return [f"{PREFIX}:multipliers"]
+        return [f"{PREFIX}:{{{tag}}}:multipliers" for tag in self._tag_list()]
+
+    # ------------------------------------------------------------------ calls
+
+    def _rule_blob(self, rules: Sequence[Rule]) -> bytes:
+        cached = self._encoded.get(id(rules))
+        if cached is not None and cached[0] is rules:
+            return cached[1]
+        encoded = codec.encode_rules(rules)
+        if len(self._encoded) >= 512:
+            self._encoded.clear()
+        self._encoded[id(rules)] = (rules, encoded)
+        return encoded
+
+    def _failed(self, exc: BaseException) -> StoreUnavailable:
+        if isinstance(exc, CONNECTION_ERRORS):
+            self._down_until = time.monotonic() + self.retry_interval
+        return StoreUnavailable(f"redis: {exc or type(exc).__name__}")
+
+    def _check_breaker(self) -> None:
+        if self._down_until and time.monotonic() < self._down_until:
+            raise StoreUnavailable("redis: unreachable (retrying shortly)")
+        self._down_until = 0.0
+
+    async def _evalsha(self, keys: list[str], args: list[str | bytes | float]) -> Any:
+        try:
+            return await self.client.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
+        except NoScriptError:
+            await self.client.script_load(SCRIPT)
+            return await self.client.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
+
+    async def _run(
+        self, op: str, key: str, rules: Sequence[Rule], now: float | None, tail: bytes
+    ) -> codec.Reply:
+        self._check_breaker()
+        keys = [state_key(key), self.multiplier_key(key)]
+        moment = "" if now is None else repr(float(now))
+        detail = "full" if self.full_replies else ""
+        args: list[str | bytes | float] = [
+            op,
+            moment,
+            self.ttl_margin,
+            self._rule_blob(rules),
+            tail,
+            detail,
+        ]
+        try:
+            reply = await self._evalsha(keys, args)
+        except (RedisError, *CONNECTION_ERRORS) as exc:
+            raise self._failed(exc) from exc
+        return codec.split_reply(reply)
+
+    @staticmethod
+    def _decoded(decode: Callable[..., T], *args: Any) -> T:
+        try:
+            return decode(*args)
+        except (ValueError, IndexError) as exc:
+            raise StoreUnavailable(f"redis: unusable reply from the limits script ({exc})") from exc
+
+    # ------------------------------------------------------------------ LimitStore
+
+    async def admit(
+        self, key: str, rules: Sequence[Rule], demand: Costs, now: float | None = None
+    ) -> Decision:
+        reply = await self._run("admit", key, rules, now, codec.encode_costs(demand))
+        return self._decoded(codec.decode_admission, reply, rules, demand, self.full_replies)
+
+    async def settle(
+        self,
+        key: str,
+        rules: Sequence[Rule],
+        charges: Sequence[Charge],
+        actual: Costs,
+        now: float | None = None,
+    ) -> Settlement:
+        reply = await self._run("settle", key, rules, now, codec.encode_costs(actual, charges))
+        return self._decoded(
+            codec.decode_settlement, reply, rules, charges, actual, self.full_replies
+        )
+
+    async def peek(
+        self, key: str, rules: Sequence[Rule], now: float | None = None
+    ) -> tuple[tuple[RuleStatus, ...], float]:
+        reply = await self._run("read", key, rules, now, codec.NO_COSTS)
+        return self._decoded(codec.decode_snapshot, reply, rules)
+
+    async def get_multipliers(self) -> dict[str, float]:
+        self._check_breaker()
+        try:
+            found = await self.client.hgetall(self._multiplier_copies()[0])
+        except (RedisError, *CONNECTION_ERRORS) as exc:
+            raise self._failed(exc) from exc
+        return {_text(name): float(value) for name, value in found.items()}
+
+    async def set_multiplier(self, name: str, factor: float) -> None:
+        if not math.isfinite(factor) or factor <= 0:
+            raise ValueError(f"a multiplier must be a positive number, got {factor!r}")
+        self._check_breaker()
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for copy in self._multiplier_copies():
+                    if factor == 1.0:
+                        pipe.hdel(copy, name)
+                    else:
+                        pipe.hset(copy, name, float(factor))
+                await pipe.execute()
+        except (RedisError, *CONNECTION_ERRORS) as exc:
+            raise self._failed(exc) from exc
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def state_of(self, key: str) -> dict[str, float]:
+        """The stored numbers of `key` (for tests and differential checks)."""
+        found = await self.client.hgetall(state_key(key))
+        return {_text(field): float(value) for field, value in found.items()}
+
+    async def ttl_of(self, key: str) -> float:
+        """Seconds until `key`'s state expires (negative: no state, or no expiry)."""
+        milliseconds = await self.client.pttl(state_key(key))
+        return float(milliseconds) / 1000.0 if milliseconds >= 0 else float(milliseconds)
+
+
+def open_redis_store(uri: str) -> RedisStore:
+    """The store for a ``redis://``, ``rediss://`` or ``redis+cluster://`` URI (connects lazily).
+
+    Query options of redis-py's URL syntax (``socket_timeout=...``) override the defaults:
+    one-second socket timeouts and a single immediate retry on a dropped connection.
+    """
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    options: dict[str, Any] = dict(DEFAULT_OPTIONS, retry=Retry(NoBackoff(), 1))
+    try:
+        if scheme == "redis+cluster":
+            target = urlunsplit(("redis", *parts[1:]))
+            if not parts.hostname:
+                raise ValueError("a cluster URI needs a host")
+            cluster = RedisCluster.from_url(target, **options)
+            return RedisStore(cluster)
+        if scheme not in ("redis", "rediss"):
+            raise ValueError("not a Redis URI")
+        return RedisStore(Redis.from_url(uri, **options))
+    except (ValueError, TypeError, RedisError) as exc:
+        raise ConfigurationError(f"limits.store: invalid Redis URI {uri!r} ({exc})") from exc
