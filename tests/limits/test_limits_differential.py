@@ -217,6 +217,17 @@ DIRECTED: list[tuple[str, tuple[Rule, ...], list[Any]]] = [
         ],
     ),
     (
+        "a refund for a window that rolled over leaves the new window alone",
+        (Rule("s", "five_hour", "session", "units", "plan", 100.0, 100.0, period=18_000.0),),
+        [
+            ("admit", 0, 0, 0, 60.0),
+            ("wait", 18_000.0),
+            ("admit", 0, 0, 0, 30.0),
+            ("settle", 0, 0, 0, 10.0),
+            ("peek",),
+        ],
+    ),
+    (
         "a cost above the window's whole budget can never fit",
         (Rule("w", "seven_day", "fixed", "units", "plan", 10.0, 10.0, period=604_800.0),),
         [("admit", 0, 0, 0, 10.5), ("peek",), ("admit", 0, 0, 0, 10.0)],

@@ -83,10 +83,10 @@ def hammer(redis_url: str, fixed_now: str) -> tuple[int, int, float]:
         CLIENTS // PROCESSES + (1 if i < CLIENTS % PROCESSES else 0) for i in range(PROCESSES)
     ]
     started = time.time()
+    settings = [str(ATTEMPTS), str(RPM), fixed_now]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, redis_url, tenant, barrier, str(share)]
-            + [str(ATTEMPTS), str(RPM), fixed_now],
+            [sys.executable, "-c", WORKER, redis_url, tenant, barrier, str(share), *settings],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -137,11 +137,14 @@ def test_server_time_is_used_when_no_now_is_given(redis_url: str) -> None:
 
 def test_idle_state_expires_and_a_ttl_is_never_shortened(redis_url: str) -> None:
     fast = Rule("fast", "requests", "bucket", "requests", "organization", 10.0, 10.0, rate=100.0)
-    idle_key, busy_key = unique("org:idle"), unique("plan:busy")
+    slow = Rule("slow", "requests", "bucket", "requests", "organization", 10.0, 10.0, rate=5.0)
+    idle_key, busy_key, slow_key = unique("org:idle"), unique("plan:busy"), unique("org:slow")
 
     async def scenario(store: RedisStore) -> None:
         await store.admit(idle_key, (fast,), Costs(1.0), NOW)
         assert 0 < await store.ttl_of(idle_key) <= 0.3  # 0.01 s refill + 0.2 s margin
+        await store.admit(slow_key, (slow,), Costs(9.0), NOW)
+        assert 1.9 < await store.ttl_of(slow_key) <= 2.0  # 9 tokens at 5 per second + margin
         await store.admit(busy_key, (SESSION,), Costs(units=1.0), NOW)
         assert await store.ttl_of(busy_key) == pytest.approx(18_000.2, abs=2)
         await store.admit(busy_key, (fast,), Costs(1.0), NOW)
@@ -150,7 +153,7 @@ def test_idle_state_expires_and_a_ttl_is_never_shortened(redis_url: str) -> None
         assert await store.client.exists(state_key(idle_key)) == 0
         statuses, _ = await store.peek(idle_key, (fast,), NOW)
         assert statuses[0].remaining == 10.0
-        await store.client.delete(state_key(busy_key))
+        await store.client.delete(state_key(busy_key), state_key(slow_key))
 
     run(redis_url, scenario, ttl_margin=0.2)
 

@@ -9,9 +9,11 @@ Handlers in `fleetgate.api` parse and validate, then hand a `Call` to `serve_gen
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from fleetgate.gateway.call import Call, Settlement
 from fleetgate.gateway.dispatch import Opened, finish_attempt, open_upstream
@@ -84,8 +86,15 @@ async def serve_generation(gw: Gateway, call: Call, endpoint: str) -> Response:
     settlement = settler(gw, call, admission, opened)
     headers = response_headers(call, opened)
     if call.stream:
-        return StreamingResponse(
+
+        def abandon() -> None:
+            # the client may leave before the body starts: then stream_answer never runs
+            opened.response.close()
+            gw.spawn(settlement(Usage(input_tokens=call.estimated_input_tokens), False))
+
+        return RelayResponse(
             stream_answer(gw, call, opened, settlement),
+            on_exit=abandon,
             headers={**headers, **SSE_HEADERS},
             media_type="text/event-stream",
         )
@@ -97,6 +106,22 @@ async def serve_generation(gw: Gateway, call: Call, endpoint: str) -> Response:
         raise
     gw.spawn(settlement(usage, True))
     return Response(body, headers=headers, media_type="application/json")
+
+
+class RelayResponse(StreamingResponse):
+    """A streaming response whose `on_exit` runs however the response ends, even when the client
+    disconnects before the body iterator was ever started (its own cleanup then never runs).
+    `on_exit` must be safe to run after a complete stream too (settlement is exactly-once)."""
+
+    def __init__(self, content: AsyncIterator[bytes], *, on_exit: Callable[[], None], **kw: Any):
+        super().__init__(content, **kw)
+        self._on_exit = on_exit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._on_exit()
 
 
 def response_headers(call: Call, opened: Opened) -> Mapping[str, str]:

@@ -36,8 +36,13 @@ local function fmt(x)
 end
 
 local function flag(b)
-  if b then return '1' end
-  return '0'
+  return b and '1' or '0'
+end
+
+-- append four values to a list (fields and values of two updates, or one charge)
+local function push(list, a, b, c, d)
+  local n = #list
+  list[n + 1], list[n + 2], list[n + 3], list[n + 4] = a, b, c, d
 end
 
 -- ------------------------------------------------------------------ time
@@ -54,7 +59,6 @@ local margin = tonumber(ARGV[3])
 local full = ARGV[6] == 'full'
 
 -- ------------------------------------------------------------------ rules
-
 -- one rule: [field a, field b, kind, dimension 1..4, capacity, rate, period, phase,
 --            floor to hour, overage, shadow, peak factor, [span start, end, ...], [names]]
 local rules = {}
@@ -92,10 +96,7 @@ local mults = {}
 local mult_names, seen = {}, {}
 for _, rule in ipairs(rules) do
   for _, name in ipairs(rule.mkeys) do
-    if not seen[name] then
-      seen[name] = true
-      mult_names[#mult_names + 1] = name
-    end
+    if not seen[name] then seen[name], mult_names[#mult_names + 1] = true, name end
   end
 end
 if #mult_names > 0 then
@@ -245,8 +246,8 @@ local function write(updates)
     args[#args + 1] = updates[k]
     args[#args + 1] = text
     if full then
-      out[#out + 1] = updates[k]
-      out[#out + 1] = text
+      local n = #out
+      out[n + 1], out[n + 2] = updates[k], text
     end
     state[updates[k]] = updates[k + 1]
   end
@@ -344,23 +345,12 @@ local function admit(costs)
     local rule, view, amount = rules[i], views[i], amounts[i]
     local start = 0.0
     if rule.kind == 'bucket' then
-      updates[#updates + 1] = rule.a
-      updates[#updates + 1] = view.capacity - view.used - amount
-      updates[#updates + 1] = rule.b
-      updates[#updates + 1] = now
+      push(updates, rule.a, view.capacity - view.used - amount, rule.b, now)
     else
       start = view.start
-      updates[#updates + 1] = rule.a
-      updates[#updates + 1] = view.start
-      updates[#updates + 1] = rule.b
-      updates[#updates + 1] = view.used + amount
+      push(updates, rule.a, view.start, rule.b, view.used + amount)
     end
-    if full then
-      out[#out + 1] = tostring(i - 1)
-      out[#out + 1] = fmt(amount)
-      out[#out + 1] = fmt(factors[i])
-      out[#out + 1] = fmt(start)
-    end
+    if full then push(out, tostring(i - 1), fmt(amount), fmt(factors[i]), fmt(start)) end
   end
   write(updates)
 end
@@ -380,24 +370,16 @@ local function settle(actual)
       if delta ~= 0 then level = math.min(rule.capacity, level + -delta) end
       local ts = state[rule.b]
       if ts == nil then ts = now end
-      updates[#updates + 1] = rule.a
-      updates[#updates + 1] = level
-      updates[#updates + 1] = rule.b
-      updates[#updates + 1] = math.max(now, ts)
+      push(updates, rule.a, level, rule.b, math.max(now, ts))
       adjustments[c] = (rule.capacity - before.used) - level
     else
       local start, _, running = window_span(rule)
       local used = 0.0
       if running then used = state[rule.b] or 0.0 end
-      local change = math.max(0.0, delta)
+      local change = delta
       if running and start == period_start then change = delta end
       local new_used = math.max(0.0, used + change)
-      if new_used ~= used then
-        updates[#updates + 1] = rule.a
-        updates[#updates + 1] = start
-        updates[#updates + 1] = rule.b
-        updates[#updates + 1] = new_used
-      end
+      if new_used ~= used then push(updates, rule.a, start, rule.b, new_used) end
       adjustments[c] = new_used - used
     end
   end
