@@ -116,6 +116,16 @@ def gateway_config(workdir: Path, engine_port: int, gateway_port: int, limits: b
             }
         ],
         "tenants": [{"id": tenant, **({"tier": "bench-unlimited"} if limits else {})}],
+        # limits on: every request is admitted against RPM/ITPM/OTPM buckets and settled
+        "limits": {
+            "tiers": {
+                "bench-unlimited": {
+                    "families": {
+                        "sonnet": {"rpm": 10_000_000, "itpm": 10_000_000_000, "otpm": 1_000_000_000}
+                    }
+                }
+            }
+        },
     }
     path = workdir / "fleet.yaml"
     path.write_text(json.dumps(config))

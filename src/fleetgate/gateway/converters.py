@@ -149,40 +149,75 @@ class OpenAIToAnthropic:
 
 class OpenAIPassthrough:
     """OpenAI upstream to the OpenAI front door: chunks pass, usage is read (and hidden when the
-    client did not ask for it; the gateway always asks upstream)."""
+    client did not ask for it; the gateway always asks upstream).
+
+    Fast path: complete `data:` events are forwarded as the bytes that arrived; only a batch that
+    carries usage, an error, or (when names differ) the model name is decoded event by event.
+    Until the upstream reports usage, each event counts as one output token, so a stream cut
+    short is still charged for what was produced.
+    """
 
     def __init__(
         self, client_model: str, served_model: str, include_usage: bool, input_estimate: int
     ) -> None:
-        self._decoder = SSEDecoder()
-        self._reported = False
+        self._buffer = bytearray()
+        self._decoder: SSEDecoder | None = None
+        self._reported: Usage | None = None
+        self._events = 0
+        self._input_estimate = input_estimate
         self._include_usage = include_usage
         self._rename = (f'"{served_model}"'.encode(), f'"{client_model}"'.encode())
         self._renaming = client_model != served_model
-        self.usage = Usage(input_tokens=input_estimate)
         self.complete = False
+
+    @property
+    def usage(self) -> Usage:
+        if self._reported is not None:
+            return self._reported
+        return Usage(input_tokens=self._input_estimate, output_tokens=self._events)
 
     def start(self) -> bytes:
         return b""
 
     def feed(self, chunk: bytes) -> bytes:
+        if self._decoder is None and b"\r" in chunk:
+            self._decoder = SSEDecoder()  # unusual line endings: decode everything properly
+            self._decoder.feed(bytes(self._buffer))
+            self._buffer.clear()
+        if self._decoder is not None:
+            return self._events_out([e.data for e in self._decoder.feed(chunk)])
+        self._buffer += chunk
+        end = self._buffer.rfind(b"\n\n")
+        if end < 0:
+            return b""
+        batch = bytes(self._buffer[: end + 2])
+        del self._buffer[: end + 2]
+        if self._renaming or b'"usage":{' in batch or b'"usage": {' in batch or b'"error"' in batch:
+            return self._events_out([e.data for e in SSEDecoder().feed(batch)])
+        count = batch.count(b"\n\n")
+        if b"[DONE]" in batch:
+            self.complete = True
+            count -= 1
+        if self._reported is None:
+            self._events += count
+        return batch
+
+    def _events_out(self, events: list[str]) -> bytes:
         out: list[bytes] = []
-        for event in self._decoder.feed(chunk):
-            data = event.data
-            if not self._reported:
-                self.usage = _one_more_output(self.usage)
+        for data in events:
             if data.strip() == "[DONE]":
                 self.complete = True
                 out.append(OPENAI_DONE)
                 continue
+            if self._reported is None:
+                self._events += 1
             raw = data.encode()
             if b'"usage":{' in raw or b'"usage": {' in raw or b'"error"' in raw:
                 payload = _loads(data)
                 if "error" in payload and "choices" not in payload:
                     raise _stream_error(payload)
                 if isinstance(payload.get("usage"), dict):
-                    self.usage = usage_from_openai(payload["usage"])
-                    self._reported = True
+                    self._reported = usage_from_openai(payload["usage"])
                     if not self._include_usage:
                         if not payload.get("choices"):
                             continue

@@ -20,6 +20,7 @@ seconds instead of making every request wait for a dead server, then tries again
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import time
@@ -28,11 +29,12 @@ from importlib import resources
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import ConnectionPool, Redis, RedisCluster
+from redis.asyncio.connection import AbstractConnection
 from redis.backoff import NoBackoff
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
@@ -72,6 +74,58 @@ def slot_tags() -> list[str]:
     return [tag for tag in tags if tag is not None]
 
 
+class DirectCalls:
+    """Sends one command at a time on connections of its own free list (standalone Redis):
+    the shortest path redis-py offers, without the pool's lock and the retry wrapper on every
+    call (about 20 µs of a ~110 µs admission). A connection is reused only after its reply was
+    read completely; a dropped connection is retried once on a fresh one."""
+
+    def __init__(self, pool: ConnectionPool, keep: int = 64) -> None:
+        self._pool = pool
+        self._idle: list[AbstractConnection] = []
+        self._keep = keep
+
+    def _new_connection(self) -> AbstractConnection:
+        connection: AbstractConnection = self._pool.make_connection()  # type: ignore[no-untyped-call]
+        return connection
+
+    async def _release(self, connection: AbstractConnection) -> None:
+        if len(self._idle) < self._keep:
+            self._idle.append(connection)
+        else:
+            await _drop(connection)
+
+    async def call(self, *args: str | bytes | float) -> Any:
+        for attempt in (1, 2):
+            connection = self._idle.pop() if self._idle else self._new_connection()
+            try:
+                await connection.send_packed_command(connection.pack_command(*args))
+                reply = await connection.read_response()
+            except ResponseError:
+                await self._release(connection)  # the error reply was read in full
+                raise
+            except RedisConnectionError:
+                await _drop(connection)
+                if attempt == 2:
+                    raise
+                continue
+            except BaseException:
+                await _drop(connection)
+                raise
+            await self._release(connection)
+            return reply
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        while self._idle:
+            await _drop(self._idle.pop())
+
+
+async def _drop(connection: AbstractConnection) -> None:
+    with contextlib.suppress(Exception):
+        await connection.disconnect(nowait=True)
+
+
 class RedisStore:
     """Limit state in Redis, shared by every gateway replica."""
 
@@ -89,6 +143,7 @@ class RedisStore:
         self.ttl_margin = ttl_margin
         self.retry_interval = retry_interval
         self._down_until = 0.0
+        self._direct = DirectCalls(client.connection_pool) if isinstance(client, Redis) else None
         self._tags: list[str] | None = None
         self._encoded: dict[int, tuple[Sequence[Rule], bytes]] = {}
 
@@ -134,11 +189,18 @@ class RedisStore:
         self._down_until = 0.0
 
     async def _evalsha(self, keys: list[str], args: list[str | bytes | float]) -> Any:
+        direct = self._direct
+        if direct is None:
+            try:
+                return await self.client.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
+            except NoScriptError:
+                await self.client.script_load(SCRIPT)
+                return await self.client.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
         try:
-            return await self.client.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
+            return await direct.call("EVALSHA", SCRIPT_SHA, len(keys), *keys, *args)
         except NoScriptError:
-            await self.client.script_load(SCRIPT)
-            return await self.client.evalsha(SCRIPT_SHA, len(keys), *keys, *args)
+            await direct.call("SCRIPT", "LOAD", SCRIPT)
+            return await direct.call("EVALSHA", SCRIPT_SHA, len(keys), *keys, *args)
 
     async def _run(
         self, op: str, key: str, rules: Sequence[Rule], now: float | None, tail: bytes
@@ -219,6 +281,8 @@ class RedisStore:
             raise self._failed(exc) from exc
 
     async def close(self) -> None:
+        if self._direct is not None:
+            await self._direct.close()
         await self.client.aclose()
 
     async def state_of(self, key: str) -> dict[str, float]:

@@ -376,7 +376,7 @@ local function settle(actual)
       local start, _, running = window_span(rule)
       local used = 0.0
       if running then used = state[rule.b] or 0.0 end
-      local change = delta
+      local change = math.max(0.0, delta)
       if running and start == period_start then change = delta end
       local new_used = math.max(0.0, used + change)
       if new_used ~= used then push(updates, rule.a, start, rule.b, new_used) end
