@@ -292,3 +292,53 @@ def test_limiter_over_redis_survives_an_outage(mode: str, caplog: pytest.LogCapt
             await limiter.close()
 
     asyncio.run(scenario())
+
+
+def test_a_redis_restart_between_requests_goes_unnoticed() -> None:
+    port = free_port()
+    key = unique("org:restart")
+
+    async def scenario() -> None:
+        store = open_redis_store(f"redis://127.0.0.1:{port}/0")
+        try:
+            with redis_server(port):
+                assert (await store.admit(key, (RPM,), Costs(1.0), NOW)).admitted
+            with redis_server(port):  # the idle connection is stale now: retried once, fresh
+                decision = await store.admit(key, (RPM,), Costs(1.0), NOW)
+                assert decision.admitted and decision.statuses[0].remaining == 4.0
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+BUSY_LUA = """
+local t = redis.call('TIME')
+local start = t[1] * 1000000 + t[2]
+repeat
+  t = redis.call('TIME')
+until t[1] * 1000000 + t[2] - start > 300000
+return 1
+"""
+
+
+def test_a_cancelled_admission_never_leaves_its_reply_to_the_next_one(redis_url: str) -> None:
+    key = unique("org:cancel")
+    other = unique("org:other")
+
+    async def scenario(store: RedisStore) -> None:
+        await store.peek(key, (RPM,), NOW)  # one idle connection
+        blocker = redis.Redis.from_url(redis_url)
+        busy = asyncio.create_task(asyncio.to_thread(blocker.eval, BUSY_LUA, 0))
+        await asyncio.sleep(0.05)  # the server is busy for 0.3 s from now
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(store.admit(key, (RPM,), Costs(1.0), NOW), timeout=0.05)
+        await busy
+        blocker.close()
+        decision = await store.admit(other, (WEEK,), Costs(units=7.0), NOW)
+        assert decision.admitted and decision.statuses[0].used == 7.0
+        statuses, _ = await store.peek(other, (WEEK,), NOW)
+        assert statuses[0].used == 7.0
+        await store.client.delete(state_key(key), state_key(other))
+
+    run(redis_url, scenario)

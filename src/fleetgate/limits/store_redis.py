@@ -20,6 +20,7 @@ seconds instead of making every request wait for a dead server, then tries again
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import math
@@ -76,17 +77,21 @@ def slot_tags() -> list[str]:
 
 class DirectCalls:
     """Sends one command at a time on connections of its own free list (standalone Redis):
-    the shortest path redis-py offers, without the pool's lock and the retry wrapper on every
-    call (about 20 µs of a ~110 µs admission). A connection is reused only after its reply was
-    read completely; a dropped connection is retried once on a fresh one."""
+    the shortest path redis-py offers, without the pool's lock, the retry wrapper and two
+    socket timers on every call (one deadline covers the whole call instead); about 30 µs of a
+    ~120 µs admission. A connection is reused only after its reply was read completely; a
+    dropped connection is retried once on a fresh one."""
 
     def __init__(self, pool: ConnectionPool, keep: int = 64) -> None:
         self._pool = pool
         self._idle: list[AbstractConnection] = []
         self._keep = keep
+        timeout = pool.connection_kwargs.get("socket_timeout")
+        self.timeout: float | None = float(timeout) if timeout else None
 
     def _new_connection(self) -> AbstractConnection:
         connection: AbstractConnection = self._pool.make_connection()  # type: ignore[no-untyped-call]
+        connection.socket_timeout = None  # the call's own deadline applies
         return connection
 
     async def _release(self, connection: AbstractConnection) -> None:
@@ -95,12 +100,16 @@ class DirectCalls:
         else:
             await _drop(connection)
 
+    async def _once(self, connection: AbstractConnection, packed: list[bytes]) -> Any:
+        async with asyncio.timeout(self.timeout):
+            await connection.send_packed_command(packed, check_health=False)
+            return await connection.read_response(timeout=math.inf)
+
     async def call(self, *args: str | bytes | float) -> Any:
         for attempt in (1, 2):
             connection = self._idle.pop() if self._idle else self._new_connection()
             try:
-                await connection.send_packed_command(connection.pack_command(*args))
-                reply = await connection.read_response()
+                reply = await self._once(connection, connection.pack_command(*args))
             except ResponseError:
                 await self._release(connection)  # the error reply was read in full
                 raise

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import aiohttp
+from yarl import URL
 
 from fleetgate.errors import UpstreamStatus, UpstreamTimeout, UpstreamUnavailable
 
@@ -100,6 +101,7 @@ class UpstreamClient:
         self.timeouts = timeouts or Timeouts()
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[tuple[str, str], URL] = {}
         self._first_byte = aiohttp.ClientTimeout(
             total=None,
             connect=self.timeouts.connect,
@@ -115,8 +117,19 @@ class UpstreamClient:
                 total=None, connect=self.timeouts.connect, sock_read=self.timeouts.read
             )
             self._session = aiohttp.ClientSession(
-                connector=connector, timeout=timeout, auto_decompress=False, skip_auto_headers=()
+                connector=connector,
+                timeout=timeout,
+                auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(),  # backends' cookies are never kept
             )
+
+    def _url(self, base: str, path: str) -> URL:
+        """Parsed once per backend and path: URL parsing is a visible share of a proxied call."""
+        key = (base, path)
+        url = self._urls.get(key)
+        if url is None:
+            url = self._urls[key] = URL(base + path)
+        return url
 
     async def close(self) -> None:
         if self._session is not None:
@@ -137,7 +150,10 @@ class UpstreamClient:
         all_headers = {"content-type": "application/json", **headers, **_auth_headers(backend)}
         try:
             response = await self._session.post(
-                backend.url + path, data=body, headers=all_headers, timeout=self._first_byte
+                self._url(backend.url, path),
+                data=body,
+                headers=all_headers,
+                timeout=self._first_byte,
             )
         except TimeoutError as exc:
             raise UpstreamTimeout(f"no answer from {backend.url} in time") from exc

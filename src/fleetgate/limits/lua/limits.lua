@@ -236,7 +236,8 @@ local function state_ttl()
   return longest
 end
 
--- write `updates` (a flat field, value list), keep the key alive while its state matters
+-- write `updates` (a flat field, value list); keep the key alive while its state matters (when
+-- it would expire too soon, extend it by the margin too, so that busy keys rarely need PEXPIRE)
 local function write(updates)
   if full then out[#out + 1] = tostring(#updates / 2) end
   if #updates == 0 then return end
@@ -252,9 +253,9 @@ local function write(updates)
     state[updates[k]] = updates[k + 1]
   end
   redis.call('HSET', state_key, unpack(args))
-  local ttl_ms = math.ceil((state_ttl() + margin) * 1000)
-  if redis.call('PTTL', state_key) < ttl_ms then
-    redis.call('PEXPIRE', state_key, ttl_ms)
+  local needed = state_ttl()
+  if redis.call('PTTL', state_key) < math.ceil(needed * 1000) then
+    redis.call('PEXPIRE', state_key, math.ceil((needed + margin) * 1000))
   end
 end
 
