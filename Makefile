@@ -38,6 +38,10 @@ test: $(STAMP) redis-server check
 
 bench: $(STAMP)
 	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/overhead.py --limits --no-litellm
+	$(BIN)/python bench/limits.py
+	$(BIN)/python bench/routing.py
+	$(BIN)/python bench/simulate.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

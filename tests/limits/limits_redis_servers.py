@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from conftest import IN_CI, wait_for_port
+from conftest import IN_CI, free_port, wait_for_port
 
 
 def redis_binary() -> str:
@@ -46,7 +46,8 @@ def redis_server(port: int, *extra: str) -> Iterator[str]:
 @contextmanager
 def one_node_cluster(port: int) -> Iterator[str]:
     """A Redis Cluster of one node owning every slot; yields its ``redis+cluster://`` URI."""
-    with redis_server(port, "--cluster-enabled", "yes") as url:
+    bus = free_port()  # the default bus port (port + 10000) may be taken or above 65535
+    with redis_server(port, "--cluster-enabled", "yes", "--cluster-port", str(bus)) as url:
         import redis
 
         client = redis.Redis.from_url(url)

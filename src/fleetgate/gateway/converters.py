@@ -28,8 +28,12 @@ from fleetgate.upstream.translate_stream import AnthropicToOpenAIStream, OpenAIT
 class StreamConverter(Protocol):
     """Turns an upstream stream into the front door's stream."""
 
-    usage: Usage
     complete: bool
+
+    @property
+    def usage(self) -> Usage:
+        """What the stream used so far (the upstream's report, or a count of what was sent)."""
+        ...
 
     def start(self) -> bytes:
         """Bytes to send as soon as the upstream accepted the request."""

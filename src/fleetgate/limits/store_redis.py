@@ -13,6 +13,9 @@ a cluster a script may only touch keys of one slot, so the store keeps one copy 
 multiplier hash per slot (``fleetgate:{<tag>}:multipliers``, `tag` chosen to fall in that slot)
 and `set_multiplier` writes all 16,384 copies before it returns (a rare admin operation).
 
+On a standalone Redis the calls go through `DirectCalls` (its own connection free list, one
+deadline per call), the cheapest path redis-py offers; a cluster goes through `RedisCluster`.
+
 Any Redis failure raises `StoreUnavailable` (the `Limiter` applies fail-open or fail-closed).
 After a connection failure the store answers `StoreUnavailable` at once for `retry_interval`
 seconds instead of making every request wait for a dead server, then tries again.
@@ -82,7 +85,7 @@ class DirectCalls:
     ~120 µs admission. A connection is reused only after its reply was read completely; a
     dropped connection is retried once on a fresh one."""
 
-    def __init__(self, pool: ConnectionPool, keep: int = 64) -> None:
+    def __init__(self, pool: ConnectionPool, keep: int = 256) -> None:
         self._pool = pool
         self._idle: list[AbstractConnection] = []
         self._keep = keep
@@ -227,10 +230,11 @@ class RedisStore:
             detail,
         ]
         try:
-            reply = await self._evalsha(keys, args)
+            return codec.split_reply(await self._evalsha(keys, args))
         except (RedisError, *CONNECTION_ERRORS) as exc:
             raise self._failed(exc) from exc
-        return codec.split_reply(reply)
+        except ValueError as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
 
     @staticmethod
     def _decoded(decode: Callable[..., T], *args: Any) -> T:

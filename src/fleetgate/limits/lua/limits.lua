@@ -17,12 +17,8 @@
 --          numbers this script read; "full" lets tests compare the script's own figures.
 --          Numbers are written with "%.17g" (exact).
 
-local INF = 1 / 0
-local HOUR = 3600.0
-local DAY = 86400.0
-
-local state_key, multiplier_key = KEYS[1], KEYS[2]
-local op = ARGV[1]
+local INF, HOUR, DAY = 1 / 0, 3600.0, 86400.0
+local state_key, multiplier_key, op = KEYS[1], KEYS[2], ARGV[1]
 
 local formatted = {}
 local function fmt(x)
