@@ -1,0 +1,89 @@
+"""Tenant keys: the CLI, the key store, and the admin API (its own key, never a tenant's)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from gateway_harness import LiveFleet, live_fleet
+from typer.testing import CliRunner
+
+from fleetgate.cli import build_app
+from fleetgate.state.keys import KeyStore
+
+ADMIN = "admin-key-for-key-tests"
+
+
+def test_keys_cli_create_list_revoke(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    state = tmp_path / "state.sqlite3"
+    fleet.write_text(f"server: {{state_path: {state}}}\ntenants: [{{id: acme}}]\n")
+    runner = CliRunner()
+    app = build_app()
+    created = runner.invoke(app, ["keys", "create", "--tenant", "acme", "--config", str(fleet)])
+    assert created.exit_code == 0, created.output
+    key = created.output.strip()
+    assert key.startswith("fg-")
+    store = KeyStore(state)
+    assert store.verify(key) == "acme"
+    rows = sqlite3.connect(state).execute("SELECT * FROM api_keys").fetchall()
+    assert key not in repr(rows), "keys are stored only as hashes"
+    listed = runner.invoke(app, ["keys", "list", "--config", str(fleet)])
+    key_id = key.split("-")[1]
+    assert key_id in listed.output and "active" in listed.output
+    revoked = runner.invoke(app, ["keys", "revoke", key_id, "--config", str(fleet)])
+    assert revoked.exit_code == 0
+    assert store.verify(key) is None
+    unknown = runner.invoke(app, ["keys", "create", "--tenant", "nobody", "--config", str(fleet)])
+    assert unknown.exit_code != 0
+    store.close()
+
+
+def test_verify_refuses_malformed_and_tampered_keys(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "s.sqlite3")
+    key = store.create("t")
+    assert store.verify(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+    assert store.verify("not-a-key") is None
+    assert store.verify("") is None
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveFleet]:
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FLEETGATE_ADMIN_KEY", ADMIN)
+    try:
+        with live_fleet(Path(tmp_path_factory.mktemp("keys"))) as running:
+            yield running
+    finally:
+        mp.undo()
+
+
+def test_admin_api_manages_keys(fleet: LiveFleet) -> None:
+    admin = {"authorization": f"Bearer {ADMIN}"}
+    assert httpx.get(fleet.url + "/admin/keys", headers={"x-api-key": fleet.key}).status_code == 401
+    created = httpx.post(fleet.url + "/admin/keys", json={"tenant": "t2"}, headers=admin)
+    assert created.status_code == 201
+    key, key_id = created.json()["key"], created.json()["key_id"]
+    ask = {
+        "model": "claude-haiku-sim",
+        "max_tokens": 5,
+        "messages": [{"role": "user", "content": "x"}],
+    }
+    ok = httpx.post(fleet.url + "/v1/messages", json=ask, headers={"x-api-key": key})
+    assert ok.status_code == 200
+    listed = httpx.get(fleet.url + "/admin/keys?tenant=t2", headers=admin).json()["data"]
+    assert [row["key_id"] for row in listed] == [key_id]
+    assert httpx.delete(fleet.url + f"/admin/keys/{key_id}", headers=admin).status_code == 200
+    assert httpx.delete(fleet.url + f"/admin/keys/{key_id}", headers=admin).status_code == 404
+    bad = httpx.post(fleet.url + "/admin/keys", json={"tenant": "ghost"}, headers=admin)
+    assert bad.status_code == 404 and bad.json()["error"]["type"] == "not_found_error"
+    malformed = httpx.post(
+        fleet.url + "/admin/keys",
+        content=b"{",
+        headers={**admin, "content-type": "application/json"},
+    )
+    assert malformed.status_code == 400
