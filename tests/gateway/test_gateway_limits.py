@@ -150,3 +150,35 @@ def test_live_multiplier_takes_effect_on_next_request(fleet: LiveFleet) -> None:
     assert listed["multipliers"] == {"small:five_hour": 2.0}
     usage = httpx.get(fleet.url + "/admin/limits/usage/t2", headers=admin).json()
     assert "five_hour" in usage
+
+
+def test_multiplier_cli_through_a_running_gateway(fleet: LiveFleet) -> None:
+    from typer.testing import CliRunner
+
+    from fleetgate.cli import build_app
+
+    runner = CliRunner()
+    args = ["--url", fleet.url, "--admin-key", ADMIN_KEY]
+    result = runner.invoke(
+        build_app(), ["limits", "multiplier", "set", "small", "seven_day", "x3", *args]
+    )
+    assert result.exit_code == 0, result.output
+    assert "seven_day" in result.output and "x3" in result.output
+    listed = runner.invoke(build_app(), ["limits", "multiplier", "list", *args])
+    assert "x3" in listed.output
+    refused = runner.invoke(
+        build_app(),
+        [
+            "limits",
+            "multiplier",
+            "set",
+            "small",
+            "five_hour",
+            "2",
+            "--url",
+            fleet.url,
+            "--admin-key",
+            "wrong",
+        ],
+    )
+    assert refused.exit_code == 1

@@ -20,6 +20,7 @@ from fleetgate.errors import ConfigurationError, InvalidRequest
 from fleetgate.limits.catalog import Catalog
 from fleetgate.limits.limiter import Limiter
 from fleetgate.limits.store import store_from_uri
+from fleetgate.routing.command import KeyOption, admin_call
 from fleetgate.settings import Settings, load_settings
 
 ConfigOption = Annotated[
@@ -40,8 +41,8 @@ def _shared_store(settings: Settings) -> str:
     uri = settings.limits.store
     if uri.startswith("memory"):
         raise ConfigurationError(
-            "limits.store: memory:// lives inside the gateway process; set multipliers through "
-            "the running gateway's admin API, or use a shared store (redis://...)"
+            "limits.store: memory:// lives inside the gateway process; pass --url (and "
+            "--admin-key) to go through the running gateway's admin API, or use redis://..."
         )
     return uri
 
@@ -75,13 +76,29 @@ def _print_multipliers(found: dict[str, float]) -> None:
     console.print(table)
 
 
+GatewayUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="A running gateway's base URL: go through its admin API (works with memory://).",
+    ),
+]
+
+
 def multiplier_set(
     plan: Annotated[str, typer.Argument(help="Plan name, e.g. max-5x.")],
     window: Annotated[str, typer.Argument(help="five_hour, seven_day or seven_day_<family>.")],
     factor: Annotated[str, typer.Argument(help="Factor such as 2 or x2; 1 removes it.")],
     config: ConfigOption = Path("fleet.yaml"),
+    url: GatewayUrlOption = None,
+    admin_key: KeyOption = None,
 ) -> None:
     """Scale one plan window on every replica from the next request (e.g. five_hour x2)."""
+    if url is not None:
+        body = {"plan": plan, "window": window, "factor": parse_factor(factor)}
+        answer = admin_call("POST", url, "/admin/limits/multipliers", admin_key, body)
+        _print_multipliers(answer["multipliers"])
+        return
     settings = load_settings(config)
     try:
         found = asyncio.run(_set(settings, plan, window, parse_factor(factor)))
@@ -90,8 +107,16 @@ def multiplier_set(
     _print_multipliers(found)
 
 
-def multiplier_list(config: ConfigOption = Path("fleet.yaml")) -> None:
-    """Show the live multipliers in the shared limits store."""
+def multiplier_list(
+    config: ConfigOption = Path("fleet.yaml"),
+    url: GatewayUrlOption = None,
+    admin_key: KeyOption = None,
+) -> None:
+    """Show the live multipliers (shared store, or a running gateway with --url)."""
+    if url is not None:
+        answer = admin_call("GET", url, "/admin/limits/multipliers", admin_key)
+        _print_multipliers(answer["multipliers"])
+        return
     _print_multipliers(asyncio.run(_list(load_settings(config))))
 
 
