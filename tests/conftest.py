@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,27 +51,19 @@ def redis_url() -> Iterator[str]:
             pytest.skip("no redis-server binary and no Redis answering")
         yield url
         return
-    port = free_port()
+    with run_redis_server(binary, free_port()) as url:
+        yield url
+
+
+@contextmanager
+def run_redis_server(binary: str, port: int, *extra: str) -> Iterator[str]:
+    """A redis-server on 127.0.0.1:`port` without persistence, in a temporary directory that
+    also holds its log, for the duration of the block; yields its URL."""
     workdir = tempfile.mkdtemp(prefix="fleetgate-redis-")
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            workdir,
-            "--logfile",
-            str(Path(workdir) / "redis.log"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    args += ["--appendonly", "no", "--dir", workdir]
+    args += ["--logfile", str(Path(workdir) / "redis.log"), *extra]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port)
         yield f"redis://127.0.0.1:{port}/0"

@@ -9,11 +9,10 @@ I/O beyond reading the file it is given.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import ValidationError
 
 from fleetgate.config_types import (
@@ -25,6 +24,10 @@ from fleetgate.config_types import (
     PositiveInt,
     Pue,
     Url,
+    duplicate_ids,
+    format_problems,
+    format_validation_error,
+    read_yaml,
 )
 from fleetgate.errors import ConfigurationError
 from fleetgate.limits.config import LimitsSettings
@@ -160,43 +163,14 @@ class Settings(Frozen):
 # --------------------------------------------------------------------------- loading
 
 
-def _path(loc: Iterable[int | str]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
-
-
-def _describe(error: Mapping[str, Any]) -> str:
-    kind = error["type"]
-    given = error.get("input")
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "expected":
-        return f"{error['msg']}, got {given!r}"
-    if kind == "literal_error":
-        return f"expected one of {error['ctx']['expected']}, got {given!r}"
-    if kind in {"model_type", "model_attributes_type", "dict_type"}:
-        return f"expected a mapping, got {given!r}"
-    if kind in {"tuple_type", "list_type"}:
-        return f"expected a list, got {given!r}"
-    if kind in {"bool_type", "bool_parsing"}:
-        return f"expected true or false, got {given!r}"
-    if kind == "string_type":
-        return f"expected a string, got {given!r}"
-    return f"{error['msg']}, got {given!r}"
-
-
 def _cross_check(settings: Settings) -> list[str]:
     problems: list[str] = []
     model_ids = [model.id for model in settings.models]
-    problems += _duplicates("models", model_ids)
-    problems += _duplicates("sites", [site.id for site in settings.sites])
-    problems += _duplicates("tenants", [tenant.id for tenant in settings.tenants])
+    problems += duplicate_ids("models", model_ids)
+    problems += duplicate_ids("sites", [site.id for site in settings.sites])
+    problems += duplicate_ids("tenants", [tenant.id for tenant in settings.tenants])
     pool_ids = [pool.id for site in settings.sites for pool in site.pools]
-    problems += _duplicates("pools", pool_ids)
+    problems += duplicate_ids("pools", pool_ids)
     tenant_ids = {tenant.id for tenant in settings.tenants}
     for s, site in enumerate(settings.sites):
         for p, pool in enumerate(site.pools):
@@ -215,16 +189,6 @@ def _cross_check(settings: Settings) -> list[str]:
     return problems
 
 
-def _duplicates(what: str, ids: list[str]) -> list[str]:
-    seen: set[str] = set()
-    problems = []
-    for index, item in enumerate(ids):
-        if item in seen:
-            problems.append(f"{what}[{index}].id: duplicate id {item!r}")
-        seen.add(item)
-    return problems
-
-
 def settings_from_mapping(data: Any, *, source: str = "settings") -> Settings:
     """Validate `data` (parsed YAML) into `Settings`, or raise one `ConfigurationError`."""
     if data is None:
@@ -234,23 +198,13 @@ def settings_from_mapping(data: Any, *, source: str = "settings") -> Settings:
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{_path(err['loc'])}: {_describe(err)}" for err in exc.errors()]
-        raise ConfigurationError(f"{source}: invalid settings\n  " + "\n  ".join(lines)) from exc
+        raise ConfigurationError(format_validation_error(exc, source)) from exc
     problems = _cross_check(settings)
     if problems:
-        raise ConfigurationError(f"{source}: invalid settings\n  " + "\n  ".join(problems))
+        raise ConfigurationError(format_problems(source, problems))
     return settings
 
 
 def load_settings(path: str | os.PathLike[str]) -> Settings:
     """Read and validate a fleet file."""
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigurationError(f"{file}: cannot read ({exc.strerror})") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"{file}: not valid YAML ({exc})") from exc
-    return settings_from_mapping(data, source=str(file))
+    return settings_from_mapping(read_yaml(path), source=str(Path(path)))

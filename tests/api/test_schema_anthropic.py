@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
+from api_strategies import json_values
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -486,13 +487,6 @@ def test_thinking_budget_must_stay_below_max_tokens() -> None:
     validate_messages(body, count_tokens=True)
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
 FIELDS = [
     "model",
     "max_tokens",

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+from api_strategies import json_values
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -389,13 +390,6 @@ def test_rejects_bad_parameters(
     assert (error.message, error.param, error.code) == (message, param, code)
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
 FIELDS = [
     "model",
     "messages",

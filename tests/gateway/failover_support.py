@@ -17,6 +17,10 @@ from fleetgate.limits.limiter import Admission
 from fleetgate.types import Usage
 
 ADMIN_KEY = "admin-secret-for-failover-tests"
+FAMILY_LIMITS = {"rpm": 100_000, "itpm": 100_000_000, "otpm": 100_000_000}
+"""Per-minute limits of a family high enough that the routing tests never hit them."""
+WEIGHTS = {"input": 1, "output": 5, "cache_write": 1.25, "cache_read": 0.1}
+"""Cost weights of every token kind, for the `limits.weights` of the test fleets."""
 NO_FAULTS = {
     "error_rate": 0.0,
     "extra_latency_ms": 0.0,

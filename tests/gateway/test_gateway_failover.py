@@ -15,6 +15,8 @@ import pytest
 import typer
 from failover_support import (
     ADMIN_KEY,
+    FAMILY_LIMITS,
+    WEIGHTS,
     SettleCounter,
     access_records,
     admin,
@@ -32,9 +34,6 @@ from gateway_harness import LiveFleet, live_fleet
 from typer.testing import CliRunner
 
 from fleetgate.routing.command import register
-
-FAMILY_LIMITS = {"rpm": 100_000, "itpm": 100_000_000, "otpm": 100_000_000}
-WEIGHTS = {"input": 1, "output": 5, "cache_write": 1.25, "cache_read": 0.1}
 
 
 def routing_mapping(mapping: dict[str, Any]) -> dict[str, Any]:

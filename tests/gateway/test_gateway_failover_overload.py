@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 import pytest
 from failover_support import (
+    FAMILY_LIMITS,
+    WEIGHTS,
     access_records,
     clear_faults,
     message_body,
@@ -23,8 +25,6 @@ from failover_support import (
 )
 from gateway_harness import LiveFleet, live_fleet
 
-FAMILY_LIMITS = {"rpm": 100_000, "itpm": 100_000_000, "otpm": 100_000_000}
-WEIGHTS = {"input": 1, "output": 5, "cache_write": 1.25, "cache_read": 0.1}
 QUEUE_WAIT_S = 1.0
 
 

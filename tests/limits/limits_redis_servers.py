@@ -6,15 +6,13 @@ In CI a missing redis-server binary is a failure, never a skip.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import pytest
 
-from conftest import IN_CI, free_port, wait_for_port
+from conftest import IN_CI, free_port, run_redis_server
 
 
 def redis_binary() -> str:
@@ -27,20 +25,9 @@ def redis_binary() -> str:
     return binary
 
 
-@contextmanager
-def redis_server(port: int, *extra: str) -> Iterator[str]:
+def redis_server(port: int, *extra: str) -> AbstractContextManager[str]:
     """A redis-server on 127.0.0.1:`port` for the duration of the block; yields its URL."""
-    workdir = tempfile.mkdtemp(prefix="fleetgate-redis-store-")
-    args = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    args += ["--appendonly", "no", "--dir", workdir, *extra]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        shutil.rmtree(workdir, ignore_errors=True)
+    return run_redis_server(redis_binary(), port, *extra)
 
 
 @contextmanager

@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import math
 
+from limits_rules import bucket_rule, session_rule
+
 from fleetgate.limits import core
 from fleetgate.limits.model import Costs, Rule
 
 
-def session_rule(capacity: float = 100.0, floor: bool = False) -> Rule:
-    return Rule(
-        id="five_hour",
-        name="five_hour",
-        kind="session",
-        dimension="units",
-        scope="plan",
-        limit=capacity,
-        capacity=capacity,
-        period=18000.0,
-        floor_to_hour=floor,
-        multiplier_keys=("pro:five_hour",),
-    )
-
-
 def test_multiplier_applies_from_the_next_request() -> None:
-    rule = session_rule(capacity=100.0)
+    rule = session_rule(capacity=100.0, multiplier_keys=("pro:five_hour",))
     state = dict(core.decide([rule], {}, {}, Costs(units=100.0), 0.0).updates)
     assert not core.decide([rule], state, {}, Costs(units=50.0), 10.0).admitted
     doubled = {"pro:five_hour": 2.0}
@@ -44,16 +31,7 @@ def test_settlement_after_a_window_rolled_over_charges_only_the_excess() -> None
 
 
 def test_bucket_debt_refuses_even_free_requests_until_refilled() -> None:
-    rule = Rule(
-        id="otpm",
-        name="output_tokens",
-        kind="bucket",
-        dimension="output_tokens",
-        scope="organization",
-        limit=600.0,
-        capacity=600.0,
-        rate=10.0,
-    )
+    rule = bucket_rule(600.0, rule_id="otpm", name="output_tokens", dimension="output_tokens")
     admitted = core.decide([rule], {}, {}, Costs(output_tokens=0.0), 0.0)
     state = dict(admitted.updates)
     debt = core.settle([rule], state, admitted.charges, Costs(output_tokens=700.0), 0.0)
@@ -91,17 +69,7 @@ def test_overage_admits_when_only_plan_windows_refuse() -> None:
 
 
 def test_shadow_rules_never_refuse_and_are_reported() -> None:
-    shadow = Rule(
-        id="b",
-        name="requests",
-        kind="bucket",
-        dimension="requests",
-        scope="organization",
-        limit=1.0,
-        capacity=1.0,
-        rate=1 / 60,
-        shadow=True,
-    )
+    shadow = bucket_rule(1.0, shadow=True)
     first = core.decide([shadow], {}, {}, Costs(requests=1.0), 0.0)
     state = dict(first.updates)
     second = core.decide([shadow], state, {}, Costs(requests=1.0), 1.0)
@@ -111,16 +79,7 @@ def test_shadow_rules_never_refuse_and_are_reported() -> None:
 
 
 def test_state_ttl_covers_refill_and_window_ends() -> None:
-    bucket = Rule(
-        id="b",
-        name="requests",
-        kind="bucket",
-        dimension="requests",
-        scope="organization",
-        limit=60.0,
-        capacity=60.0,
-        rate=1.0,
-    )
+    bucket = bucket_rule(60.0)
     window = session_rule(capacity=100.0)
     rules = [bucket, window]
     assert core.state_ttl(rules, {}, 0.0) == 0.0

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from limits_rules import session_rule, weekly_rule
 
 from fleetgate.limits import core
 from fleetgate.limits.model import Costs, Rule
@@ -205,21 +206,6 @@ def sync_reference(rules: list[Rule], ref: RefModel, state: dict[str, float]) ->
 # --------------------------------------------------------------------------- focused properties
 
 
-def session_rule(capacity: float = 100.0, floor: bool = False) -> Rule:
-    return Rule(
-        id="five_hour",
-        name="five_hour",
-        kind="session",
-        dimension="units",
-        scope="plan",
-        limit=capacity,
-        capacity=capacity,
-        period=18000.0,
-        floor_to_hour=floor,
-        multiplier_keys=("pro:five_hour",),
-    )
-
-
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 10**9), st.integers(1, 17999))
 def test_session_window_resets_exactly_at_its_boundary(first: int, later: int) -> None:
@@ -240,7 +226,7 @@ def test_session_window_resets_exactly_at_its_boundary(first: int, later: int) -
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 10**9), st.integers(0, 3599))
 def test_session_start_can_be_floored_to_the_hour(hour: int, minute_offset: int) -> None:
-    rule = session_rule(floor=True)
+    rule = session_rule(floor_to_hour=True)
     now = hour * 3600.0 + minute_offset
     decision = core.decide([rule], {}, {}, Costs(units=1.0), now)
     assert decision.updates[rule.field_a] == hour * 3600.0
@@ -250,17 +236,7 @@ def test_session_start_can_be_floored_to_the_hour(hour: int, minute_offset: int)
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 604799), st.integers(0, 10**9))
 def test_fixed_windows_keep_their_phase(phase: int, moment: int) -> None:
-    rule = Rule(
-        id="seven_day",
-        name="seven_day",
-        kind="fixed",
-        dimension="units",
-        scope="plan",
-        limit=10.0,
-        capacity=10.0,
-        period=604800.0,
-        phase=float(phase),
-    )
+    rule = weekly_rule(10.0, phase=float(phase))
     decision = core.decide([rule], {}, {}, Costs(units=10.0), float(moment))
     start = decision.updates[rule.field_a]
     assert start <= moment < start + 604800.0
@@ -279,18 +255,7 @@ def test_fixed_windows_keep_their_phase(phase: int, moment: int) -> None:
 )
 def test_peak_multiplier_applies_only_inside_the_spans(raw_spans, moment, factor) -> None:
     spans = tuple((float(s), float(s + length)) for s, length in raw_spans)
-    rule = Rule(
-        id="five_hour",
-        name="five_hour",
-        kind="session",
-        dimension="units",
-        scope="plan",
-        limit=1e12,
-        capacity=1e12,
-        period=18000.0,
-        peak_factor=factor,
-        peak_spans=spans,
-    )
+    rule = session_rule(1e12, peak_factor=factor, peak_spans=spans)
     decision = core.decide([rule], {}, {}, Costs(units=10.0), float(moment))
     inside = any(s <= moment < e for s, e in spans)
     assert decision.charges[0].amount == (10.0 * factor if inside else 10.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from limits_rules import bucket_rule, session_rule, weekly_rule
 
 from fleetgate.limits import core, headers, messages
 from fleetgate.limits.model import Costs, Rule
@@ -49,16 +50,7 @@ def test_refusal_headers_stop_sdk_retries_past_a_minute() -> None:
 
 
 def bucket(rule_id: str, name: str, dimension: str, per_minute: float, scope: str) -> Rule:
-    return Rule(
-        id=rule_id,
-        name=name,
-        kind="bucket",
-        dimension=dimension,  # type: ignore[arg-type]
-        scope=scope,  # type: ignore[arg-type]
-        limit=per_minute,
-        capacity=per_minute,
-        rate=per_minute / 60,
-    )
+    return bucket_rule(per_minute, rule_id=rule_id, name=name, dimension=dimension, scope=scope)
 
 
 ORG = [
@@ -111,28 +103,7 @@ def test_openai_headers_use_go_durations_to_full() -> None:
 
 
 def plan_rules() -> list[Rule]:
-    return [
-        Rule(
-            id="five_hour",
-            name="five_hour",
-            kind="session",
-            dimension="units",
-            scope="plan",
-            limit=100.0,
-            capacity=100.0,
-            period=18000.0,
-        ),
-        Rule(
-            id="seven_day",
-            name="seven_day",
-            kind="fixed",
-            dimension="units",
-            scope="plan",
-            limit=1000.0,
-            capacity=1000.0,
-            period=604800.0,
-        ),
-    ]
+    return [session_rule(100.0), weekly_rule(1000.0)]
 
 
 def test_unified_headers_warn_and_reject() -> None:

@@ -70,6 +70,11 @@ def run(
     asyncio.run(main())
 
 
+def tier_tenant(name: str, tier: str, profile: str) -> dict[str, Any]:
+    """Settings data with one tenant (a fresh id starting with `name`) on API tier `tier`."""
+    return {"tenants": [{"id": unique(name), "tier": tier}], "limits": {"profile": profile}}
+
+
 def tenant(settings: Settings, index: int = 0) -> Any:
     return settings.tenants[index]
 
@@ -116,8 +121,7 @@ def test_tier_refusal_is_all_or_nothing_and_consumes_nothing(store_uri: str) -> 
         assert headers["anthropic-ratelimit-requests-remaining"] == "48"  # not 47
         assert headers["anthropic-ratelimit-input-tokens-remaining"] == "0"
 
-    data = {"tenants": [{"id": unique("t1"), "tier": "tier-1"}], "limits": {"profile": "v2025"}}
-    run(store_uri, data, scenario)
+    run(store_uri, tier_tenant("t1", "tier-1", "v2025"), scenario)
 
 
 def test_v2025_reserves_max_tokens_and_refunds_at_settlement(store_uri: str) -> None:
@@ -132,8 +136,7 @@ def test_v2025_reserves_max_tokens_and_refunds_at_settlement(store_uri: str) -> 
         after = await limiter.admit(who, msg(tokens=10, max_out=500))
         assert after.headers()["anthropic-ratelimit-output-tokens-remaining"] == "7000"  # 7400
 
-    data = {"tenants": [{"id": unique("t1"), "tier": "tier-1"}], "limits": {"profile": "v2025"}}
-    run(store_uri, data, scenario)
+    run(store_uri, tier_tenant("t1", "tier-1", "v2025"), scenario)
 
 
 def test_v2026_debits_output_as_produced(store_uri: str) -> None:
@@ -149,8 +152,7 @@ def test_v2026_debits_output_as_produced(store_uri: str) -> None:
         clock.advance(10)
         await limiter.admit(who, msg(tokens=10, max_out=10))
 
-    data = {"tenants": [{"id": unique("s"), "tier": "start"}], "limits": {"profile": "v2026"}}
-    run(store_uri, data, scenario)
+    run(store_uri, tier_tenant("s", "start", "v2026"), scenario)
 
 
 def test_count_tokens_has_its_own_request_bucket(store_uri: str) -> None:
@@ -166,8 +168,7 @@ def test_count_tokens_has_its_own_request_bucket(store_uri: str) -> None:
         assert counted.headers()["anthropic-ratelimit-requests-limit"] == "100"
         assert counted.headers()["anthropic-ratelimit-requests-remaining"] == "99"
 
-    data = {"tenants": [{"id": unique("t1"), "tier": "tier-1"}], "limits": {"profile": "v2025"}}
-    run(store_uri, data, scenario)
+    run(store_uri, tier_tenant("t1", "tier-1", "v2025"), scenario)
 
 
 def test_workspace_and_organization_are_both_checked(store_uri: str) -> None:
@@ -221,8 +222,7 @@ def test_chat_endpoint_gets_openai_headers_and_messages(store_uri: str) -> None:
         assert error.headers["x-ratelimit-remaining-tokens"] == "9000"
         assert error.headers["retry-after"] == "2"
 
-    data = {"tenants": [{"id": unique("t1"), "tier": "tier-1"}], "limits": {"profile": "v2025"}}
-    run(store_uri, data, scenario)
+    run(store_uri, tier_tenant("t1", "tier-1", "v2025"), scenario)
 
 
 def test_settlement_happens_exactly_once_with_partial_usage(store_uri: str) -> None:
@@ -235,8 +235,7 @@ def test_settlement_happens_exactly_once_with_partial_usage(store_uri: str) -> N
         otpm = next(v for k, v in report.items() if k.endswith("sonnet:otpm"))
         assert otpm["remaining"] == 7_700
 
-    data = {"tenants": [{"id": unique("t1"), "tier": "tier-1"}], "limits": {"profile": "v2025"}}
-    run(store_uri, data, scenario)
+    run(store_uri, tier_tenant("t1", "tier-1", "v2025"), scenario)
 
 
 # --------------------------------------------------------------------------- plans

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 
 import pytest
+from limits_rules import session_rule
 
 from fleetgate.limits import core
-from fleetgate.limits.model import Costs, Rule
+from fleetgate.limits.model import Costs
 from fleetgate.limits.peak import PeakSchedule, parse_clock
 
 PACIFIC_WEEKDAYS = PeakSchedule(
@@ -60,18 +61,7 @@ def test_overnight_schedules_end_the_next_day() -> None:
 
 def test_the_core_charges_the_peak_factor_only_inside_the_schedule() -> None:
     moment = utc("2026-03-09T12:30:00")
-    rule = Rule(
-        id="five_hour",
-        name="five_hour",
-        kind="session",
-        dimension="units",
-        scope="plan",
-        limit=1000.0,
-        capacity=1000.0,
-        period=18000.0,
-        peak_factor=2.0,
-        peak_spans=PACIFIC_WEEKDAYS.spans(moment),
-    )
+    rule = session_rule(1000.0, peak_factor=2.0, peak_spans=PACIFIC_WEEKDAYS.spans(moment))
     inside = core.decide([rule], {}, {}, Costs(units=10.0), moment)
     outside = core.decide([rule], {}, {}, Costs(units=10.0), moment - 3600)
     assert inside.charges[0].amount == 20.0

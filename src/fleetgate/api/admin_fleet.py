@@ -48,8 +48,12 @@ def drain_target(body: dict[str, Any]) -> tuple[DrainScope, str]:
     return scope, target
 
 
-def _drain_answer(gw: Gateway, scope: DrainScope, target: str, ids: list[str]) -> Response:
+async def _set_drained(request: Request, gw: Gateway, *, drained: bool) -> Response:
+    require_admin(request, gw)
+    scope, target = drain_target(await admin_body(request))
     fleet = gw.fleet
+    change = fleet.drain if drained else fleet.undrain
+    ids = change(scope, target, gw.now())
     positions = [fleet.index[i] for i in ids]
     in_flight = int(sum(fleet.in_flight[p] for p in positions))
     return _json(
@@ -66,23 +70,23 @@ def _drain_answer(gw: Gateway, scope: DrainScope, target: str, ids: list[str]) -
 @endpoint("anthropic", "admin")
 async def drain(request: Request, gw: Gateway, request_id: str) -> Response:
     """POST /admin/fleet/drain: new requests avoid the target; in-flight ones finish."""
-    require_admin(request, gw)
-    scope, target = drain_target(await admin_body(request))
-    ids = gw.fleet.drain(scope, target, gw.now())
-    return _drain_answer(gw, scope, target, ids)
+    return await _set_drained(request, gw, drained=True)
 
 
 @endpoint("anthropic", "admin")
 async def undrain(request: Request, gw: Gateway, request_id: str) -> Response:
     """POST /admin/fleet/undrain: route to the target again."""
+    return await _set_drained(request, gw, drained=False)
+
+
+def _set_breaker(request: Request, gw: Gateway, *, tripped: bool) -> Response:
     require_admin(request, gw)
-    scope, target = drain_target(await admin_body(request))
-    ids = gw.fleet.undrain(scope, target, gw.now())
-    return _drain_answer(gw, scope, target, ids)
-
-
-def _breaker_answer(gw: Gateway, backend_id: str) -> Response:
+    backend_id = request.path_params["backend_id"]
     fleet = gw.fleet
+    if tripped:
+        fleet.trip(backend_id, gw.now())
+    else:
+        fleet.reset_breaker(backend_id, gw.now())
     position = fleet.index[backend_id]
     breaker = fleet.breakers[position]
     return _json(
@@ -98,19 +102,13 @@ def _breaker_answer(gw: Gateway, backend_id: str) -> Response:
 @endpoint("anthropic", "admin")
 async def trip(request: Request, gw: Gateway, request_id: str) -> Response:
     """POST /admin/fleet/backends/{id}/trip: open the circuit (it probes back later)."""
-    require_admin(request, gw)
-    backend_id = request.path_params["backend_id"]
-    gw.fleet.trip(backend_id, gw.now())
-    return _breaker_answer(gw, backend_id)
+    return _set_breaker(request, gw, tripped=True)
 
 
 @endpoint("anthropic", "admin")
 async def reset(request: Request, gw: Gateway, request_id: str) -> Response:
     """POST /admin/fleet/backends/{id}/reset: close the circuit now."""
-    require_admin(request, gw)
-    backend_id = request.path_params["backend_id"]
-    gw.fleet.reset_breaker(backend_id, gw.now())
-    return _breaker_answer(gw, backend_id)
+    return _set_breaker(request, gw, tripped=False)
 
 
 @endpoint("anthropic", "admin")

@@ -67,48 +67,28 @@ async def anthropic_call(
         stream=stream,
         **extra,
     )
-    site, pool, backend = where(raw.headers)
-    kind = ("tool+" if tool else "") + ("stream" if stream else "json")
     parsed = await raw.parse()
-    if isinstance(parsed, anthropic.types.Message):
-        message = parsed
-        return Outcome(
-            "claude",
-            kind,
-            model,
-            site,
-            pool,
-            backend,
-            time.monotonic() - started,
-            None,
-            message.usage.input_tokens,
-            message.usage.output_tokens,
-            str(message.stop_reason),
-        )
     ttft: float | None = None
-    usage_in = usage_out = 0
-    stop = "?"
-    async for event in parsed:
-        if ttft is None and event.type == "content_block_delta":
-            ttft = time.monotonic() - started
-        if event.type == "message_start":
-            usage_in = event.message.usage.input_tokens
-        elif event.type == "message_delta":
-            usage_out = event.usage.output_tokens
-            usage_in = event.usage.input_tokens or usage_in
-            stop = str(event.delta.stop_reason)
+    if isinstance(parsed, anthropic.types.Message):
+        usage_in, usage_out = parsed.usage.input_tokens, parsed.usage.output_tokens
+        stop = str(parsed.stop_reason)
+    else:
+        usage_in = usage_out = 0
+        stop = "?"
+        async for event in parsed:
+            if ttft is None and event.type == "content_block_delta":
+                ttft = time.monotonic() - started
+            if event.type == "message_start":
+                usage_in = event.message.usage.input_tokens
+            elif event.type == "message_delta":
+                usage_out = event.usage.output_tokens
+                usage_in = event.usage.input_tokens or usage_in
+                stop = str(event.delta.stop_reason)
+    kind = ("tool+" if tool else "") + ("stream" if stream else "json")
+    seconds = time.monotonic() - started
+    site, pool, backend = where(raw.headers)
     return Outcome(
-        "claude",
-        kind,
-        model,
-        site,
-        pool,
-        backend,
-        time.monotonic() - started,
-        ttft,
-        usage_in,
-        usage_out,
-        stop,
+        "claude", kind, model, site, pool, backend, seconds, ttft, usage_in, usage_out, stop
     )
 
 
@@ -116,49 +96,44 @@ async def openai_call(client: openai.AsyncOpenAI, model: str, *, stream: bool) -
     """One Chat Completions request, streaming (with include_usage) or not."""
     started = time.monotonic()
     messages: Any = [{"role": "user", "content": "Say something about GPU fleets."}]
+    ttft: float | None = None
+    prompt_tokens = completion_tokens = 0
+    stop = "?"
     if not stream:
         raw = await client.chat.completions.with_raw_response.create(
             model=model, max_tokens=32, messages=messages
         )
+        headers = raw.headers
         completion = raw.parse()
-        usage = completion.usage
-        return Outcome(
-            "openai",
-            "json",
-            model,
-            *where(raw.headers),
-            time.monotonic() - started,
-            None,
-            usage.prompt_tokens if usage else 0,
-            usage.completion_tokens if usage else 0,
-            str(completion.choices[0].finish_reason),
+        if completion.usage is not None:
+            prompt_tokens = completion.usage.prompt_tokens
+            completion_tokens = completion.usage.completion_tokens
+        stop = str(completion.choices[0].finish_reason)
+    else:
+        raw_stream = await client.chat.completions.with_raw_response.create(
+            model=model,
+            max_tokens=32,
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},
         )
-    raw_stream = await client.chat.completions.with_raw_response.create(
-        model=model,
-        max_tokens=32,
-        messages=messages,
-        stream=True,
-        stream_options={"include_usage": True},
-    )
-    ttft: float | None = None
-    prompt_tokens = completion_tokens = 0
-    stop = "?"
-    async for chunk in raw_stream.parse():
-        if chunk.choices and chunk.choices[0].delta.content and ttft is None:
-            ttft = time.monotonic() - started
-        if chunk.choices and chunk.choices[0].finish_reason:
-            stop = chunk.choices[0].finish_reason
-        if chunk.usage is not None:
-            prompt_tokens, completion_tokens = (
-                chunk.usage.prompt_tokens,
-                chunk.usage.completion_tokens,
-            )
+        headers = raw_stream.headers
+        async for chunk in raw_stream.parse():
+            if chunk.choices and chunk.choices[0].delta.content and ttft is None:
+                ttft = time.monotonic() - started
+            if chunk.choices and chunk.choices[0].finish_reason:
+                stop = chunk.choices[0].finish_reason
+            if chunk.usage is not None:
+                prompt_tokens = chunk.usage.prompt_tokens
+                completion_tokens = chunk.usage.completion_tokens
+    kind = "stream" if stream else "json"
+    seconds = time.monotonic() - started
     return Outcome(
         "openai",
-        "stream",
+        kind,
         model,
-        *where(raw_stream.headers),
-        time.monotonic() - started,
+        *where(headers),
+        seconds,
         ttft,
         prompt_tokens,
         completion_tokens,

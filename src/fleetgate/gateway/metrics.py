@@ -19,19 +19,12 @@ class GatewayMetrics:
             ["endpoint", "model", "status"],
             registry=r,
         )
-        self.latency = Histogram(
-            "fleetgate_request_seconds",
-            "Time from request to the last byte of the answer.",
-            ["endpoint", "model"],
-            buckets=LATENCY_BUCKETS,
-            registry=r,
+        self.latency = self._latency_histogram(
+            "fleetgate_request_seconds", "Time from request to the last byte of the answer."
         )
-        self.ttft = Histogram(
+        self.ttft = self._latency_histogram(
             "fleetgate_time_to_first_token_seconds",
             "Time from request to the first content byte sent to the client (streams).",
-            ["endpoint", "model"],
-            buckets=LATENCY_BUCKETS,
-            registry=r,
         )
         self.tokens = Counter(
             "fleetgate_tokens",
@@ -58,6 +51,16 @@ class GatewayMetrics:
             "Limit store failures, by the rule applied (open: admitted, closed: refused).",
             ["mode"],
             registry=r,
+        )
+
+    def _latency_histogram(self, name: str, documentation: str) -> Histogram:
+        """A histogram of seconds by endpoint and model, on the shared latency buckets."""
+        return Histogram(
+            name,
+            documentation,
+            ["endpoint", "model"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
 
     def exposition(self) -> bytes:

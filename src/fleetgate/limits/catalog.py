@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from fleetgate.errors import ConfigurationError
 from fleetgate.limits.config import (
@@ -24,6 +24,7 @@ from fleetgate.limits.config import (
 )
 
 DEFAULT_FAMILY = "default"
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def _data(name: str) -> Mapping[str, Any]:
@@ -37,26 +38,22 @@ def _data(name: str) -> Mapping[str, Any]:
     return loaded
 
 
+def _shipped_models(filename: str, section: str, model: type[ModelT]) -> dict[str, ModelT]:
+    """Every entry of `section` in the shipped data file, validated as `model`."""
+    try:
+        return {name: model.model_validate(body) for name, body in _data(filename)[section].items()}
+    except (ValidationError, KeyError, AttributeError) as exc:
+        raise ConfigurationError(f"fleetgate/limits/data/{filename}: invalid ({exc})") from exc
+
+
 def shipped_tiers() -> dict[str, TierSettings]:
     """The published tier tables (v2025 Tier 1-4, the raised Tier 4, v2026 Start/Build/Scale)."""
-    try:
-        return {
-            name: TierSettings.model_validate(body)
-            for name, body in _data("tiers.yaml")["tiers"].items()
-        }
-    except (ValidationError, KeyError, AttributeError) as exc:
-        raise ConfigurationError(f"fleetgate/limits/data/tiers.yaml: invalid ({exc})") from exc
+    return _shipped_models("tiers.yaml", "tiers", TierSettings)
 
 
 def shipped_weights() -> dict[str, TokenWeights]:
     """Cost units per token for each family (API list prices, micro-dollars per token)."""
-    try:
-        return {
-            name: TokenWeights.model_validate(body)
-            for name, body in _data("weights.yaml")["weights"].items()
-        }
-    except (ValidationError, KeyError, AttributeError) as exc:
-        raise ConfigurationError(f"fleetgate/limits/data/weights.yaml: invalid ({exc})") from exc
+    return _shipped_models("weights.yaml", "weights", TokenWeights)
 
 
 def shipped_plans(limits: LimitsSettings) -> dict[str, PlanSettings]:

@@ -18,7 +18,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from fleetgate.config_types import Frozen, NonNegativeFloat, PositiveFloat, PositiveInt
+from fleetgate.config_types import (
+    Frozen,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    PositiveShare,
+)
 from fleetgate.limits.peak import WEEKDAYS, parse_clock
 
 Profile = Literal["v2025", "v2026"]
@@ -29,12 +35,6 @@ RULE_NAME = re.compile(
     r"^(five_hour|seven_day|seven_day_[a-z0-9.\-]+|extra_usage|requests"
     r"|input_tokens|output_tokens|count_tokens)$"
 )
-
-
-def _share(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-        raise PydanticCustomError("expected", "expected a share above 0 and at most 1", {})
-    return float(value)
 
 
 def _timezone(value: Any) -> Any:
@@ -76,7 +76,6 @@ def _rule_name(value: Any) -> Any:
     return value
 
 
-Share = Annotated[float, BeforeValidator(_share)]
 TimeZone = Annotated[str, BeforeValidator(_timezone)]
 LocalTime = Annotated[str, BeforeValidator(_clock)]
 Weekday = Annotated[str, BeforeValidator(_weekday)]
@@ -97,7 +96,7 @@ class PlanSettings(Frozen):
 
     five_hour: PositiveFloat
     seven_day: PositiveFloat
-    family_weekly: Mapping[str, Share] = Field(default_factory=dict)
+    family_weekly: Mapping[str, PositiveShare] = Field(default_factory=dict)
     peak_metering: bool = False
     extra_usage_monthly_units: PositiveFloat | None = None
     floor_session_to_hour: bool = False
@@ -164,7 +163,7 @@ class LimitsSettings(Frozen):
     on_store_error: Literal["open", "closed"] = "open"
     profile: Profile = "v2026"
     burst_seconds: PositiveFloat = 60.0
-    warning_threshold: Share = 0.8
+    warning_threshold: PositiveShare = 0.8
     plan_base: PlanBase = PlanBase()
     plans: Mapping[str, PlanSettings] = Field(default_factory=dict)
     tiers: Mapping[str, TierSettings] = Field(default_factory=dict)

@@ -107,14 +107,15 @@ def _alias_table(
     return table
 
 
-def _read_data(filename: str) -> Any:
+def read_builtin_data(filename: str) -> Any:
+    """The parsed YAML of a data file shipped in fleetgate/perfmodel/data."""
     text = resources.files("fleetgate.perfmodel").joinpath("data", filename).read_text("utf-8")
     return yaml.safe_load(text)
 
 
 @functools.cache
 def _builtin_catalog() -> Catalog:
-    return Catalog.from_documents(_read_data("gpus.yaml"), _read_data("models.yaml"))
+    return Catalog.from_documents(read_builtin_data("gpus.yaml"), read_builtin_data("models.yaml"))
 
 
 def get_gpu(name: str) -> GpuSpec:

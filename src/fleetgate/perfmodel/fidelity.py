@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
-
-import yaml
 
 from fleetgate.errors import ConfigurationError
 from fleetgate.perfmodel import fields
-from fleetgate.perfmodel.catalog import Catalog
+from fleetgate.perfmodel.catalog import Catalog, read_builtin_data
 from fleetgate.perfmodel.efficiency import Efficiency
 from fleetgate.perfmodel.replica import ReplicaPerformance, replica_performance
 
@@ -74,8 +71,6 @@ def _row(entry: Mapping[str, Any], workloads: Mapping[str, Any], path: str) -> F
         raise ConfigurationError(f"{path}.workload: unknown workload {name!r}")
     workload = fields.mapping(workloads[name], f"workloads.{name}")
     where = f"workloads.{name}"
-    tpot = workload.get("target_tpot_s")
-    ttft = workload.get("target_ttft_s")
     return FidelityRow(
         id=fields.text(entry, "id", path),
         source=fields.text(entry, "source", path),
@@ -84,12 +79,8 @@ def _row(entry: Mapping[str, Any], workloads: Mapping[str, Any], path: str) -> F
         tensor_parallel=fields.count(entry, "tensor_parallel", path),
         prompt_tokens=fields.positive_number(workload, "prompt_tokens", where),
         output_tokens=fields.positive_number(workload, "output_tokens", where),
-        target_tpot_s=None
-        if tpot is None
-        else fields.check_positive(tpot, f"{where}.target_tpot_s"),
-        target_ttft_s=None
-        if ttft is None
-        else fields.check_positive(ttft, f"{where}.target_ttft_s"),
+        target_tpot_s=fields.optional_positive_number(workload, "target_tpot_s", where),
+        target_ttft_s=fields.optional_positive_number(workload, "target_ttft_s", where),
         published_tokens_per_s_per_gpu=fields.positive_number(
             entry, "published_tokens_per_s_per_gpu", path
         ),
@@ -98,10 +89,7 @@ def _row(entry: Mapping[str, Any], workloads: Mapping[str, Any], path: str) -> F
 
 def builtin_fidelity_table() -> tuple[FidelityRow, ...]:
     """The table shipped in perfmodel/data/fidelity.yaml."""
-    text = (
-        resources.files("fleetgate.perfmodel").joinpath("data", "fidelity.yaml").read_text("utf-8")
-    )
-    return parse_fidelity_table(yaml.safe_load(text))
+    return parse_fidelity_table(read_builtin_data("fidelity.yaml"))
 
 
 def evaluate_row(

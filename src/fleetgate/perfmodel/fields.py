@@ -32,11 +32,13 @@ def optional_positive_number(entry: Mapping[str, Any], key: str, path: str) -> f
     return None if value is None else check_positive(value, f"{path}.{key}")
 
 
+def _finite_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
 def check_positive(value: Any, path: str) -> float:
     """`value` as a finite float > 0, or ConfigurationError naming `path`."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigurationError(f"{path}: expected a positive number, got {value!r}")
-    if value <= 0:
+    if not _finite_number(value) or value <= 0:
         raise ConfigurationError(f"{path}: expected a positive number, got {value!r}")
     return float(value)
 
@@ -51,9 +53,7 @@ def check_fraction(value: Any, path: str) -> float:
 
 def check_non_negative(value: Any, path: str) -> float:
     """`value` as a finite float >= 0, or ConfigurationError naming `path`."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigurationError(f"{path}: expected a non-negative number, got {value!r}")
-    if value < 0:
+    if not _finite_number(value) or value < 0:
         raise ConfigurationError(f"{path}: expected a non-negative number, got {value!r}")
     return float(value)
 

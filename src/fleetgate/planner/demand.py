@@ -9,12 +9,10 @@ Published plan multipliers (relative to Pro) and API tier limits are the default
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator
-from pydantic_core import PydanticCustomError
 
 from fleetgate.config_types import (
     Frozen,
@@ -24,40 +22,18 @@ from fleetgate.config_types import (
     PositiveFloat,
     PositiveInt,
     Pue,
+    duplicate_ids,
+    format_problems,
+    number_in_range,
+    read_yaml,
 )
 from fleetgate.errors import ConfigurationError
-from fleetgate.planner.validation import read_yaml, validate
+from fleetgate.planner.validation import validate
 
-
-def _fraction(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise PydanticCustomError("expected", "expected a fraction in (0, 1]", {})
-    if not 0.0 < value <= 1.0:
-        raise PydanticCustomError("expected", "expected a fraction in (0, 1]", {})
-    return float(value)
-
-
-def _share(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise PydanticCustomError("expected", "expected a share in [0, 1)", {})
-    if not 0.0 <= value < 1.0:
-        raise PydanticCustomError("expected", "expected a share in [0, 1)", {})
-    return float(value)
-
-
-def _refusal(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise PydanticCustomError("expected", "expected a refusal rate in (0, 0.5]", {})
-    if not 0.0 < value <= 0.5:
-        raise PydanticCustomError("expected", "expected a refusal rate in (0, 0.5]", {})
-    return float(value)
-
-
-def _hour(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 24:
-        raise PydanticCustomError("expected", "expected an hour from 0 to 24", {})
-    return value
-
+_fraction = number_in_range("a fraction in (0, 1]", low=0.0, high=1.0, low_open=True)
+_share = number_in_range("a share in [0, 1)", low=0.0, high=1.0, high_open=True)
+_refusal = number_in_range("a refusal rate in (0, 0.5]", low=0.0, high=0.5, low_open=True)
+_hour = number_in_range("an hour from 0 to 24", low=0, high=24, integer=True)
 
 Fraction = Annotated[float, BeforeValidator(_fraction)]
 Share = Annotated[float, BeforeValidator(_share)]
@@ -244,8 +220,8 @@ class Demand(Frozen):
 def demand_from_mapping(data: Any, *, source: str = "demand") -> Demand:
     """Validate parsed YAML into `Demand`, resolving defaults; errors name the key path."""
     demand = validate(Demand, data, source=source)
-    problems = _duplicate_ids("plans", [plan.id for plan in demand.plans])
-    problems += _duplicate_ids("tiers", [tier.id for tier in demand.tiers])
+    problems = duplicate_ids("plans", [plan.id for plan in demand.plans])
+    problems += duplicate_ids("tiers", [tier.id for tier in demand.tiers])
     plans = []
     for index, plan in enumerate(demand.plans):
         multiplier = plan.five_hour_multiplier or PUBLISHED_PLAN_MULTIPLIERS.get(plan.id)
@@ -281,7 +257,7 @@ def demand_from_mapping(data: Any, *, source: str = "demand") -> Demand:
     if start == end:
         problems.append("peak_metering.hours_utc: start and end must differ")
     if problems:
-        raise ConfigurationError(f"{source}: invalid input\n  " + "\n  ".join(problems))
+        raise ConfigurationError(format_problems(source, problems, what="input"))
     return demand.model_copy(update={"plans": tuple(plans), "tiers": tuple(tiers)})
 
 
@@ -300,16 +276,6 @@ def _resolve_plan(plan: PlanDemand, multiplier: float) -> PlanDemand:
             "weekly_tokens_mean": weekly_mean,
         }
     )
-
-
-def _duplicate_ids(what: str, ids: list[str]) -> list[str]:
-    seen: set[str] = set()
-    problems = []
-    for index, item in enumerate(ids):
-        if item in seen:
-            problems.append(f"{what}[{index}].id: duplicate id {item!r}")
-        seen.add(item)
-    return problems
 
 
 def load_demand(path: str | Path) -> Demand:

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from fleetgate.config_types import read_yaml
 from fleetgate.errors import ConfigurationError
 from fleetgate.planner.demand import Demand
 from fleetgate.planner.plan import PlanOptions, PlanResult, make_plan
-from fleetgate.planner.validation import read_yaml
 from fleetgate.settings import Settings, settings_from_mapping
 
 WINDOWS = {"five_hour": "five_hour_multiplier", "weekly": "weekly_multiplier"}

@@ -18,6 +18,8 @@ from fleetgate.config_types import (
     NonNegativeFloat,
     PositiveFloat,
     PositiveInt,
+    PositiveShare,
+    number_in_range,
 )
 
 POLICY_NAMES: tuple[str, ...] = (
@@ -39,22 +41,11 @@ def _policy_name(value: Any) -> Any:
     return value
 
 
-def _share(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise PydanticCustomError("expected", "expected a share between 0 and 1", {})
-    return float(value)
-
-
-def _positive_share(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-        raise PydanticCustomError("expected", "expected a share above 0 and at most 1", {})
-    return float(value)
-
-
-def _factor(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 1:
-        raise PydanticCustomError("expected", "expected a number of at least 1", {})
-    return float(value)
+_share = number_in_range("a share between 0 and 1", low=0, high=1)
+_factor = number_in_range("a number of at least 1", low=1)
+_slo = number_in_range(
+    "an SLO strictly between 0 and 1", low=0, high=1, low_open=True, high_open=True
+)
 
 
 def _windows(value: Any) -> Any:
@@ -63,15 +54,8 @@ def _windows(value: Any) -> Any:
     return value
 
 
-def _slo(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
-        raise PydanticCustomError("expected", "expected an SLO strictly between 0 and 1", {})
-    return float(value)
-
-
 PolicyName = Annotated[str, BeforeValidator(_policy_name)]
 Share = Annotated[float, BeforeValidator(_share)]
-PositiveShare = Annotated[float, BeforeValidator(_positive_share)]
 Factor = Annotated[float, BeforeValidator(_factor)]
 Slo = Annotated[float, BeforeValidator(_slo)]
 

@@ -20,18 +20,18 @@ which keeps a decision over 1,000 backends in microseconds.
 
 from __future__ import annotations
 
+import functools
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol
 
 import numpy as np
-import numpy.typing as npt
 
-from fleetgate.routing.backends import Backend
+from fleetgate.routing.backends import Backend, IndexArray
 from fleetgate.routing.config import RoutingSettings
-from fleetgate.routing.fleet import FleetView
+from fleetgate.routing.fleet import FleetView, FloatArray
 from fleetgate.routing.hashing import rendezvous_scores, stable_hash
 
 LATENCY_OUTPUT_HORIZON = 256
@@ -69,43 +69,61 @@ class Policy(Protocol):
     ) -> Backend | None: ...
 
 
-def _lowest(
-    candidates: Sequence[Backend], scores: npt.NDArray[np.float64], rng: random.Random
-) -> Backend:
-    first = int(scores.argmin())
-    ties = scores == scores[first]
-    count = int(np.count_nonzero(ties))
-    if count == 1:
-        return candidates[first]
-    return candidates[int(np.flatnonzero(ties)[rng.randrange(count)])]
+Score = Callable[[IndexArray, RouteRequest, FleetView, float], FloatArray]
+"""Per-candidate cost from (fleet positions, request, view, now); the lowest cost wins."""
 
 
+def lowest_score(score: Score) -> Policy:
+    """The policy that picks the candidate with the lowest `score` (ties broken with `rng`);
+    it keeps the scoring function's name and docstring."""
+
+    def choose(
+        candidates: Sequence[Backend],
+        request: RouteRequest,
+        view: FleetView,
+        rng: random.Random,
+        now: float,
+    ) -> Backend | None:
+        if not candidates:
+            return None
+        scores = score(view.indices_of(candidates), request, view, now)
+        first = int(scores.argmin())
+        ties = scores == scores[first]
+        count = int(np.count_nonzero(ties))
+        if count == 1:
+            return candidates[first]
+        return candidates[int(np.flatnonzero(ties)[rng.randrange(count)])]
+
+    functools.update_wrapper(choose, score)
+    return choose
+
+
+@lowest_score
 def least_in_flight(
-    candidates: Sequence[Backend],
-    request: RouteRequest,
-    view: FleetView,
-    rng: random.Random,
-    now: float,
-) -> Backend | None:
+    idx: IndexArray, request: RouteRequest, view: FleetView, now: float
+) -> FloatArray:
     """Fewest in-flight requests per unit of capacity (plain fewest when capacities are equal)."""
-    if not candidates:
-        return None
-    return _lowest(candidates, view.load[view.indices_of(candidates)], rng)
+    return view.load[idx]
 
 
+@lowest_score
 def least_outstanding_tokens(
-    candidates: Sequence[Backend],
-    request: RouteRequest,
-    view: FleetView,
-    rng: random.Random,
-    now: float,
-) -> Backend | None:
+    idx: IndexArray, request: RouteRequest, view: FleetView, now: float
+) -> FloatArray:
     """Fewest outstanding tokens, counting this request's, per unit of capacity."""
-    if not candidates:
-        return None
-    idx = view.indices_of(candidates)
-    load = (view.outstanding_tokens[idx] + request.tokens) / view.capacity[idx]
-    return _lowest(candidates, load, rng)
+    return (view.outstanding_tokens[idx] + request.tokens) / view.capacity[idx]
+
+
+@lowest_score
+def latency_aware(
+    idx: IndexArray, request: RouteRequest, view: FleetView, now: float
+) -> FloatArray:
+    """Lowest expected latency: the site's network round trip plus (TTFT + ITL x the first
+    output tokens), inflated by in-flight requests per unit of capacity. Orbital sites pay their
+    round trip here; unmeasured backends take their peers' median latency."""
+    ttft, itl = view.latency_estimates(idx, now)
+    output = min(max(request.max_output_tokens, 1), LATENCY_OUTPUT_HORIZON)
+    return view.rtt_s[idx] + (ttft + itl * output) * (1.0 + view.load[idx])
 
 
 def power_of_two(
@@ -127,26 +145,6 @@ def power_of_two(
     load_a = (view.in_flight[a] + 1) / view.capacity[a]
     load_b = (view.in_flight[b] + 1) / view.capacity[b]
     return candidates[second] if load_b < load_a else candidates[first]
-
-
-def latency_aware(
-    candidates: Sequence[Backend],
-    request: RouteRequest,
-    view: FleetView,
-    rng: random.Random,
-    now: float,
-) -> Backend | None:
-    """Lowest expected latency: the site's network round trip plus (TTFT + ITL x the first
-    output tokens), inflated by in-flight requests per unit of capacity. Orbital sites pay their
-    round trip here; unmeasured backends take their peers' median latency."""
-    if not candidates:
-        return None
-    idx = view.indices_of(candidates)
-    ttft, itl = view.latency_estimates(idx, now)
-    output = min(max(request.max_output_tokens, 1), LATENCY_OUTPUT_HORIZON)
-    load = view.load[idx]
-    expected = view.rtt_s[idx] + (ttft + itl * output) * (1.0 + load)
-    return _lowest(candidates, expected, rng)
 
 
 def round_robin(

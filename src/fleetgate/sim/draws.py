@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
 from fleetgate.sim.scenario import Diurnal
 from fleetgate.sim.scenario_types import Distribution
@@ -18,6 +19,8 @@ class Sampler:
     """Draws from one distribution; `capped` counts draws cut to the configured `max`."""
 
     __slots__ = ("_draw", "_max", "capped", "dist")
+
+    _draw: Callable[[random.Random], float]
 
     def __init__(self, dist: Distribution) -> None:
         self.dist = dist

@@ -29,6 +29,8 @@ from fleetgate.types import StepTimer
 
 IDLE, PREFILL, DECODE = 0, 1, 2
 SLOPE_PROBE_TOKENS = 100_000
+TIME_EPSILON_S = 1e-6
+"""Tolerance for virtual times: epoch seconds near 1.8e9 carry about 0.24 us of rounding."""
 
 
 class Job:
@@ -137,11 +139,11 @@ class Replica:
         timing = self.timing
         qa = self.slow * timing.slope * b / 2.0
         qb = self.slow * (timing.base[b] + timing.slope * self.kv_live) - qa
-        if qa > 0:
-            k = (-qb + math.sqrt(qb * qb + 4.0 * qa * elapsed)) / (2.0 * qa)
-        else:
-            k = elapsed / qb
-        steps = int(k + 1e-7)
+        # the stable root of qa k^2 + qb k = elapsed (no cancellation when qa is tiny)
+        k = 2.0 * elapsed / (qb + math.sqrt(qb * qb + 4.0 * qa * elapsed))
+        steps = int(k)
+        if self._decode_time(steps + 1) <= elapsed + TIME_EPSILON_S:
+            steps += 1
         return min(steps, self.running[0][0] - self.steps)
 
     def _advance(self, now: float) -> None:

@@ -23,10 +23,10 @@ from fleetgate.config_types import (
     PositiveInt,
 )
 from fleetgate.errors import ConfigurationError
-from fleetgate.planner.validation import read_yaml, validate
 from fleetgate.settings import Settings, load_settings
 from fleetgate.sim.faults_config import FaultSettings
 from fleetgate.sim.scenario_types import Dist, Distribution, Fraction, Instant, PositiveDuration
+from fleetgate.sim.validation import read_yaml, validate
 
 SessionKind = Literal["single", "chat", "agentic"]
 
@@ -59,6 +59,10 @@ class SingleCall(Frozen):
     output_tokens: Dist = Distribution(dist="lognormal", mean=400.0, sigma=0.8)
 
 
+def _chat_only() -> dict[SessionKind, float]:
+    return {"chat": 1.0}
+
+
 class Population(Frozen):
     """Users of one plan, or organizations of one API tier, and how they work."""
 
@@ -69,7 +73,7 @@ class Population(Frozen):
     """A tenant of the fleet file whose placement policy and priority these users share."""
     users: NonNegativeInt
     sessions_per_user_day: PositiveFloat = 2.0
-    sessions: Mapping[SessionKind, PositiveFloat] = Field(default_factory=lambda: {"chat": 1.0})
+    sessions: Mapping[SessionKind, PositiveFloat] = Field(default_factory=_chat_only)
     usage_sigma: NonNegativeFloat = 1.0
     """Log-normal spread of how much each user works (0: everyone alike)."""
     max_tokens: PositiveInt = 8_192
@@ -78,10 +82,10 @@ class Population(Frozen):
 
     @model_validator(mode="after")
     def _plan_or_tier(self) -> Population:
-        if (self.plan is None) == (self.tier is None) and self.tenant is None:
-            raise ValueError("give a plan or a tier (or a fleet tenant)")
         if self.plan is not None and self.tier is not None:
             raise ValueError("give a plan or a tier, not both")
+        if self.plan is None and self.tier is None and self.tenant is None:
+            raise ValueError("give a plan or a tier (or a fleet tenant)")
         if not self.sessions:
             raise ValueError("sessions: expected at least one session kind")
         return self

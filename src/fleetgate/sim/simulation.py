@@ -31,8 +31,8 @@ from fleetgate.sim.scenario import LoadedScenario
 from fleetgate.sim.sources import Sources
 from fleetgate.types import Usage
 
-Progress = Callable[[float, int, int], None]
-"""Called as (simulated seconds done, events so far, requests so far)."""
+Progress = Callable[[float, float, int, int], None]
+"""Called as (share done, simulated seconds done, events so far, requests so far)."""
 
 OUTLIER_EVERY_SCRAPES = 10
 MAX_CLIENT_WAIT_S = 600.0
@@ -79,7 +79,7 @@ class Simulation:
         for index in range(1, chunks + 1):
             loop.run(self.start + step * index)
             if progress is not None:
-                progress(step * index, loop.events, self.recorder.issued)
+                progress(index / chunks, step * index, loop.events, self.recorder.issued)
         self.recorder.finish(self)
         return self.recorder
 
@@ -196,7 +196,8 @@ class Simulation:
         request = attempt.request
         call = request.call
         output = job.output_tokens
-        itl = (at - attempt.first_token_at) / (output - 1) if output > 1 else None
+        first = attempt.first_token_at if attempt.first_token_at is not None else at
+        itl = (at - first) / (output - 1) if output > 1 else None
         self.fleet.finish(attempt.backend_id, ok=True, tokens=request.route.tokens, now=at,
                           itl_s=itl)  # fmt: skip
         self.fleet.record_request(ok=True, now=at)

@@ -87,6 +87,23 @@ def optional_int(value: object, path: str, error: type[ApiError]) -> int | None:
     return value
 
 
+def optional_number(value: object, path: str, error: type[ApiError]) -> float | int | None:
+    """`value` as a number (None stays None), or `error` naming `path`."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise error(f"{path}: expected a number, got {type_name(value)}", param=path)
+    return value
+
+
+def strings_at(value: object, path: str, error: type[ApiError]) -> list[str]:
+    """`value` as an array of strings, or `error` naming `path` (or the offending item's)."""
+    return [
+        str_at(item, f"{path}[{index}]", error)
+        for index, item in enumerate(list_at(value, path, error))
+    ]
+
+
 def count_at(value: object) -> int:
     """A token count from an upstream usage field: non-integers and negatives count as 0."""
     if isinstance(value, bool) or not isinstance(value, int):

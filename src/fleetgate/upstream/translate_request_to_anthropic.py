@@ -30,10 +30,11 @@ from fleetgate.upstream.translate_common import (
     list_at,
     mapping_at,
     optional_int,
+    optional_number,
     safe_tool_id,
     split_data_url,
     str_at,
-    type_name,
+    strings_at,
 )
 
 DEFAULT_MAX_TOKENS = 4096
@@ -246,20 +247,11 @@ def _max_tokens(body: Mapping[str, Any]) -> int:
     return DEFAULT_MAX_TOKENS
 
 
-def _number(body: Mapping[str, Any], key: str) -> float | int | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidRequest(f"{key}: expected a number, got {type_name(value)}", param=key)
-    return value
-
-
 def _copy_sampling(body: Mapping[str, Any], request: JsonObject) -> None:
-    temperature = _number(body, "temperature")
+    temperature = optional_number(body.get("temperature"), "temperature", InvalidRequest)
     if temperature is not None:
         request["temperature"] = min(max(temperature, 0), 1)
-    top_p = _number(body, "top_p")
+    top_p = optional_number(body.get("top_p"), "top_p", InvalidRequest)
     if top_p is not None:
         request["top_p"] = top_p
     top_k = optional_int(body.get("top_k"), "top_k", InvalidRequest)
@@ -268,11 +260,7 @@ def _copy_sampling(body: Mapping[str, Any], request: JsonObject) -> None:
     stop = body.get("stop")
     stops = [stop] if isinstance(stop, str) else stop
     if stops is not None:
-        sequences = [
-            str_at(item, f"stop[{index}]", InvalidRequest)
-            for index, item in enumerate(list_at(stops, "stop", InvalidRequest))
-        ]
-        sequences = [item for item in sequences if item]
+        sequences = [item for item in strings_at(stops, "stop", InvalidRequest) if item]
         if sequences:
             request["stop_sequences"] = sequences
     user = body.get("user")

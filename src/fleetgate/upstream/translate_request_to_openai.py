@@ -31,8 +31,9 @@ from fleetgate.upstream.translate_common import (
     list_at,
     mapping_at,
     optional_int,
+    optional_number,
     str_at,
-    type_name,
+    strings_at,
 )
 
 _DROPPED_BLOCKS = frozenset(
@@ -256,29 +257,17 @@ def _tool_call(block: Mapping[str, Any], path: str) -> JsonObject:
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
-def _number(body: Mapping[str, Any], key: str) -> float | int | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidRequest(f"{key}: expected a number, got {type_name(value)}", param=key)
-    return value
-
-
 def _copy_sampling(body: Mapping[str, Any], request: JsonObject) -> None:
     max_tokens = optional_int(body.get("max_tokens"), "max_tokens", InvalidRequest)
     if max_tokens is not None:
         request["max_tokens"] = max_tokens
     for key in ("temperature", "top_p"):
-        value = _number(body, key)
+        value = optional_number(body.get(key), key, InvalidRequest)
         if value is not None:
             request[key] = value
     stops = body.get("stop_sequences")
     if stops is not None:
-        stop_list = [
-            str_at(stop, f"stop_sequences[{index}]", InvalidRequest)
-            for index, stop in enumerate(list_at(stops, "stop_sequences", InvalidRequest))
-        ]
+        stop_list = strings_at(stops, "stop_sequences", InvalidRequest)
         if stop_list:
             request["stop"] = stop_list
     metadata = body.get("metadata")

@@ -1,0 +1,73 @@
+"""Whole runs: determinism, the real limiter refusing, faults failing over, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from sim_helpers import scenario, write
+from typer.testing import CliRunner
+
+from fleetgate.sim.command import register
+from fleetgate.sim.sweep import run_file
+
+
+def test_same_seed_same_result_and_another_seed_differs(tmp_path: Path) -> None:
+    path = str(write(tmp_path, scenario(duration="3m")))
+    first, second = run_file(path), run_file(path)
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+    assert first["total"]["completed"] > 100
+    other = run_file(path, seed=99)
+    assert other["total"]["requests"] != first["total"]["requests"]
+
+
+def test_the_tier_limiter_refuses_an_organization_over_its_rpm(tmp_path: Path) -> None:
+    # tier-1 allows 50 requests per minute; acme sends one per second on average
+    result = run_file(str(write(tmp_path, scenario(duration="5m"))))
+    acme = result["by_plan"]["acme-api"]
+    assert acme["refused"] > 0
+    assert set(acme["refused_by_limit"]) <= {"requests", "input_tokens", "output_tokens"}
+    assert result["run"]["limit_decisions"] > result["total"]["requests"]
+
+
+def test_plan_multiplier_lifts_five_hour_refusals(tmp_path: Path) -> None:
+    base = scenario(duration="5m", multipliers={"pro:five_hour": 0.001})
+    refused = run_file(str(write(tmp_path, base)))["by_plan"]["pro"]["refused_by_limit"]
+    assert refused.get("five_hour", 0) > 0
+    roomy = run_file(str(write(tmp_path, scenario(duration="5m"), "b.yaml")))
+    assert roomy["by_plan"]["pro"]["refused_by_limit"].get("five_hour", 0) == 0
+
+
+def test_an_outage_cuts_streams_then_traffic_moves_to_the_other_site(tmp_path: Path) -> None:
+    faults = {"outages": [{"site": "east", "at": "1m", "duration": "2m"}]}
+    result = run_file(str(write(tmp_path, scenario(duration="4m", faults=faults))))
+    assert result["by_site"]["east"]["failed"] > 0
+    assert result["total"]["availability"] < 1.0
+    rows = {row["t_s"]: row for row in result["series"]}
+    assert rows[120.0]["down:east"] == 1 and rows[120.0]["util:east"] == 0.0
+    assert rows[240.0]["down:east"] == 0 and rows[240.0]["util:east"] > 0.0
+
+
+def test_an_error_burst_fails_over_before_the_first_byte(tmp_path: Path) -> None:
+    faults = {"error_bursts": [{"site": "east", "at": "30s", "duration": "2m", "error_rate": 0.5}]}
+    result = run_file(str(write(tmp_path, scenario(duration="3m", faults=faults))))
+    total = result["total"]
+    assert total["retried_attempts"] > 0
+    assert total["completed"] > 0.95 * (total["requests"] - total["refused"])
+
+
+def test_cli_writes_json_csv_and_charts_and_compares(tmp_path: Path) -> None:
+    app = typer.Typer()
+    register(app)
+    path = write(tmp_path, scenario(duration="2m"))
+    out = tmp_path / "out"
+    runner = CliRunner()
+    done = runner.invoke(app, [str(path), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    for name in ("result.json", "by_plan.csv", "by_site.csv", "series.csv", "latency.png"):
+        assert (out / name).stat().st_size > 0
+    other = write(tmp_path, scenario(duration="2m", multipliers={"pro:five_hour": 0.001}), "b.yaml")
+    compared = runner.invoke(app, ["--compare", str(path), str(other)])
+    assert compared.exit_code == 0, compared.output
+    assert "refused" in compared.output
