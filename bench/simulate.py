@@ -51,7 +51,9 @@ def main() -> None:
     print(f"{'':28}{'wall s':>10}{'events/s':>14}{'requests/s':>14}")
     print(f"{'bare event loop (baseline)':28}{baseline:>10.2f}{events / baseline:>14,.0f}{'-':>14}")
     print(f"{'full simulation':28}{wall:>10.2f}{events / wall:>14,.0f}{requests / wall:>14,.0f}")
-    print(f"events: {events:,}  requests: {requests:,}  limit decisions: {run['limit_decisions']:,}")
+    print(
+        f"events: {events:,}  requests: {requests:,}  limit decisions: {run['limit_decisions']:,}"
+    )
     print(f"full simulation / bare loop time per event: {wall / baseline:.1f}x")
     print(f"10,000,000 requests at this rate: {10_000_000 / (requests / wall) / 60:.1f} min")
 

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fleetgate.planner.command",
     "fleetgate.limits.command",
     "fleetgate.routing.command",
+    "fleetgate.sim.command",
 )
 """Modules that each expose `register(app: typer.Typer) -> None`."""
 

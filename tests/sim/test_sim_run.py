@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import typer
 from sim_helpers import scenario, write
 from typer.testing import CliRunner
 
+from fleetgate.errors import ConfigurationError
 from fleetgate.sim.command import register
 from fleetgate.sim.sweep import run_file
 
@@ -68,6 +70,86 @@ def test_cli_writes_json_csv_and_charts_and_compares(tmp_path: Path) -> None:
     for name in ("result.json", "by_plan.csv", "by_site.csv", "series.csv", "latency.png"):
         assert (out / name).stat().st_size > 0
     other = write(tmp_path, scenario(duration="2m", multipliers={"pro:five_hour": 0.001}), "b.yaml")
-    compared = runner.invoke(app, ["--compare", str(path), str(other)])
+    compared = runner.invoke(app, ["--compare", str(path), str(other), "--workers", "2"])
     assert compared.exit_code == 0, compared.output
     assert "refused" in compared.output
+
+
+def test_a_trace_is_replayed_through_limits_and_routing(tmp_path: Path) -> None:
+    lines = ["timestamp,tenant,model,input_tokens,output_tokens"]
+    lines += [f"{1_780_000_000 + i * 0.5},acme,m-small,500,50" for i in range(120)]
+    (tmp_path / "trace.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = scenario(duration="2m", workload={"trace": {"path": "trace.csv"}})
+    result = run_file(str(write(tmp_path, data)))
+    acme = result["by_plan"]["acme"]
+    assert acme["requests"] == 120
+    assert acme["completed"] + acme["refused"] == 120
+    assert acme["refused"] > 0  # tier-1: 50 requests per minute, the trace sends 120 in one
+
+
+def test_a_bad_trace_line_is_named(tmp_path: Path) -> None:
+    (tmp_path / "trace.csv").write_text(
+        "timestamp,tenant,model,input_tokens,output_tokens\n0,acme,m-small,lots,5\n",
+        encoding="utf-8",
+    )
+    data = scenario(duration="2m", workload={"trace": {"path": "trace.csv"}})
+    with pytest.raises(ConfigurationError, match=r"trace.csv:2: input_tokens: expected"):
+        run_file(str(write(tmp_path, data)))
+
+
+def test_radiation_upsets_crash_engines_that_restart(tmp_path: Path) -> None:
+    faults = {"radiation": [{"site": "east", "upsets_per_gpu_hour": 30, "restart": "20s"}]}
+    result = run_file(str(write(tmp_path, scenario(duration="3m", faults=faults))))
+    assert result["run"]["faults"] > 10
+    east = result["by_site"]["east"]
+    assert east["completed"] > 0
+    assert result["total"]["failed"] + result["total"]["retried_attempts"] > 0
+
+
+def test_cli_sweep_runs_combinations_over_processes(tmp_path: Path) -> None:
+    app = typer.Typer()
+    register(app)
+    path = write(tmp_path, scenario(duration="1m"))
+    out = tmp_path / "sweep"
+    done = CliRunner().invoke(
+        app, [str(path), "--sweep", "seed=1,2", "--workers", "2", "--out", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    rows = (out / "sweep.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("seed,") and len(rows) == 3
+    assert (out / "run-1" / "result.json").exists()
+
+
+def test_ray_without_ray_installed_says_how_to_get_it(tmp_path: Path) -> None:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("ray is installed here")
+    from fleetgate.sim.sweep import run_many
+
+    path = str(write(tmp_path, scenario(duration="1m")))
+    with pytest.raises(ConfigurationError, match=r"fleetgate\[ray\]"):
+        run_many(path, [{}], None, 1, ray_address="127.0.0.1:6379")
+
+
+def test_output_does_not_depend_on_the_process_hash_seed(tmp_path: Path) -> None:
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    path = write(tmp_path, scenario(duration="1m"))
+    code = (
+        "import json, sys; from fleetgate.sim.sweep import run_file; "
+        "print(json.dumps(run_file(sys.argv[1]), sort_keys=True))"
+    )
+    digests = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(path)], env=env, capture_output=True, check=True
+        )
+        digests.add(hashlib.sha256(done.stdout).hexdigest())
+    assert len(digests) == 1

@@ -53,3 +53,18 @@ def test_bad_scenarios_name_the_key_path(tmp_path: Path, change: dict, message: 
 def test_a_missing_fleet_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="cannot read"):
         load_scenario(write(tmp_path, scenario(fleet="missing.yaml")))
+
+
+def test_an_unknown_plan_is_named_when_the_run_is_built(tmp_path: Path) -> None:
+    from fleetgate.sim.simulation import Simulation
+
+    data = scenario()
+    data["workload"]["populations"][0]["plan"] = "platinum"
+    loaded = load_scenario(write(tmp_path, data))
+    with pytest.raises(ConfigurationError, match=r"workload.populations\[0\].plan: expected one"):
+        Simulation(loaded)
+
+
+def test_warmup_must_be_shorter_than_the_run(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="warmup: must be shorter"):
+        load_scenario(write(tmp_path, scenario(warmup="20m")))

@@ -1,1 +1,16 @@
-"""The discrete-event simulator: the real limits and routing code on a virtual clock."""
+"""The discrete-event simulator: the real limits and routing code on a virtual clock.
+
+Public API:
+
+    load_scenario(path, seed=None) -> LoadedScenario          fleetgate.sim.scenario
+    Simulation(loaded).run(progress=None) -> Recorder         fleetgate.sim.simulation
+        recorder.result: the JSON-ready result mapping
+    run_file(path, overrides=None, seed=None, progress=None) -> dict    fleetgate.sim.sweep
+    run_many(path, override_sets, seed, workers, ray_address=None) -> list[dict]
+    write_result(result, out_dir) / compare_rows(a, b)        fleetgate.sim.report
+    register(app)                                             fleetgate.sim.command
+
+Modules: loop (event heap), scenario / scenario_types / faults_config / validation (the file),
+workload / draws / trace / sources (requests), gate (limits), replica / group / fleet_model
+(engines), faults, metrics / recorder / report (outputs). See docs/simulator.md.
+"""

@@ -11,6 +11,7 @@ figures; `--out` writes JSON, CSV and PNG files (see `fleetgate.sim.report`).
 from __future__ import annotations
 
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -103,14 +104,14 @@ def _print_summary(console: Console, result: dict[str, Any]) -> None:
         f"{run.get('wall_s', 0):.1f} s ({run.get('events_per_s', 0):,.0f} events/s)"
     )
     table = Table(title="per plan / tier")
-    for column in ("plan", "requests", "done", "429", "529", "errors", "TTFT p50/p99 ms",
+    for column in ("plan", "requests", "done", "429", "529", "no pool", "errors", "TTFT p50/p99 ms",
                    "TPOT p50/p99 ms", "goodput", "nines"):  # fmt: skip
         table.add_column(column, justify="right")
     rows = [*result["by_plan"].items(), ("(total)", result["total"])]
     for name, row in rows:
         table.add_row(
             name, f"{row['requests']:,}", f"{row['completed']:,}", f"{row['refused']:,}",
-            f"{row['overloaded']:,}", f"{row['failed']:,}",
+            f"{row['overloaded']:,}", f"{row['unplaceable']:,}", f"{row['failed']:,}",
             f"{row['ttft_ms']['p50']:.0f} / {row['ttft_ms']['p99']:.0f}",
             f"{row['tpot_ms']['p50']:.1f} / {row['tpot_ms']['p99']:.1f}",
             f"{row['goodput_share']:.1%}", f"{row['nines']:.2f}",
@@ -129,9 +130,11 @@ def _compare(
     console: Console, pair: tuple[str, str], seed: int | None, out: Path | None, workers: int
 ) -> None:
     first, second = pair
-    results = []
-    for path in (first, second):
-        results.append(run_many(path, [{}], seed, workers)[0])
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(run_file, (first, second), (None, None), (seed, seed)))
+    else:
+        results = [run_file(first, seed=seed), run_file(second, seed=seed)]
     table = Table(title="what-if: A vs B")
     for column in ("figure", "A", "B", "B - A", "change"):
         table.add_column(column, justify="right")

@@ -15,6 +15,7 @@ BINS_PER_E = 100.0
 """Bins per factor e: neighbouring bins differ by 1%."""
 FLOOR_S = 1e-5
 LOG_FLOOR = math.log(FLOOR_S)
+log = math.log
 
 
 class LogHistogram:
@@ -30,9 +31,12 @@ class LogHistogram:
 
     def add(self, value: float) -> None:
         """Record one value (values below 10 microseconds share the lowest bin)."""
-        index = int((math.log(value) - LOG_FLOOR) * BINS_PER_E) if value > FLOOR_S else 0
+        index = int((log(value) - LOG_FLOOR) * BINS_PER_E) if value > FLOOR_S else 0
         counts = self.counts
-        counts[index] = counts.get(index, 0) + 1
+        if index in counts:
+            counts[index] += 1
+        else:
+            counts[index] = 1
         self.count += 1
         self.total += value
         self.maximum = max(self.maximum, value)
@@ -88,6 +92,7 @@ class Outcomes:
     completed: int = 0
     failed: int = 0
     overloaded: int = 0
+    unplaceable: int = 0
     refused: int = 0
     refused_by_limit: dict[str, int] = field(default_factory=dict)
     invalid: int = 0
@@ -104,8 +109,9 @@ class Outcomes:
 
     @property
     def availability(self) -> float:
-        """Share of requests the service answered properly: rate-limit refusals and invalid
-        requests are the client's side and do not count; errors and overload answers do."""
+        """Share of requests the service answered properly: rate-limit refusals, invalid
+        requests and placement refusals (no pool the tenant may use serves the model at all)
+        do not count; errors, overload answers and "no healthy pool" answers do."""
         judged = self.completed + self.failed + self.overloaded
         return self.completed / judged if judged else 1.0
 
@@ -117,6 +123,7 @@ class Outcomes:
             "completed": self.completed,
             "failed": self.failed,
             "overloaded": self.overloaded,
+            "unplaceable": self.unplaceable,
             "refused": self.refused,
             "refused_by_limit": dict(sorted(self.refused_by_limit.items())),
             "invalid": self.invalid,

@@ -69,18 +69,20 @@ class Recorder:
         ttft = attempt.first_token_at + attempt.one_way - request.arrival
         e2e = at + attempt.one_way - request.arrival
         good = ttft <= self.ttft_slo and (tpot is None or tpot <= self.tpot_slo)
-        for group in (*groups, self._site(attempt.group.backend.site_id)):
+        total, audience = groups
+        for group in (total, audience, self._site(attempt.group.backend.site_id)):
             group.requests += 1
             group.completed += 1
-            group.ttft.add(ttft)
-            group.e2e.add(e2e)
-            if tpot is not None:
-                group.tpot.add(tpot)
             group.input_tokens += call.prompt_tokens
             group.output_tokens += call.output_tokens
             if good:
                 group.within_slo += 1
                 group.slo_output_tokens += call.output_tokens
+            if group is not total:  # the total's histograms are merged at the end
+                group.ttft.add(ttft)
+                group.e2e.add(e2e)
+                if tpot is not None:
+                    group.tpot.add(tpot)
 
     def refused(self, request: ClientRequest, limit: str) -> None:
         """A 429 the client gave up on."""
@@ -89,10 +91,16 @@ class Recorder:
             group.refuse(limit)
 
     def overloaded(self, request: ClientRequest) -> None:
-        """A 529 (or 503 on OpenAI) the client gave up on."""
+        """A 529 (or 503: no healthy pool) the client gave up on."""
         for group in self._groups(request) or ():
             group.requests += 1
             group.overloaded += 1
+
+    def unplaceable(self, request: ClientRequest) -> None:
+        """A 503: the tenant's placement policy allows no pool at all serving the model."""
+        for group in self._groups(request) or ():
+            group.requests += 1
+            group.unplaceable += 1
 
     def invalid(self, request: ClientRequest) -> None:
         """A 400/404: the request cannot be served (too long for any engine, unknown model)."""
@@ -168,6 +176,10 @@ class Recorder:
         """Build the result mapping of the run."""
         seconds = sim.measured_seconds
         now = sim.loop.now
+        for group in self.by_audience.values():
+            self.total.ttft.merge(group.ttft)
+            self.total.tpot.merge(group.tpot)
+            self.total.e2e.merge(group.e2e)
         elapsed = now - self.start
         self.result = {
             "scenario": {

@@ -17,8 +17,8 @@ from typing import Any
 from fleetgate.errors import ConfigurationError
 
 PLAN_COLUMNS = (
-    "requests", "completed", "failed", "overloaded", "refused", "invalid", "availability",
-    "nines", "goodput_rps", "goodput_share", "throughput_output_tokens_per_s",
+    "requests", "completed", "failed", "overloaded", "unplaceable", "refused", "invalid",
+    "availability", "nines", "goodput_rps", "goodput_share", "throughput_output_tokens_per_s",
 )  # fmt: skip
 LATENCIES = ("ttft_ms", "tpot_ms", "e2e_ms")
 PERCENTILES = ("p50", "p90", "p99")
@@ -115,6 +115,7 @@ def headline(result: Mapping[str, Any]) -> dict[str, float]:
         "completed": total["completed"],
         "refused": total["refused"],
         "overloaded": total["overloaded"],
+        "unplaceable": total["unplaceable"],
         "failed": total["failed"],
         "availability_nines": total["nines"],
         "goodput_rps": total["goodput_rps"],

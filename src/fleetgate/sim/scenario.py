@@ -25,7 +25,14 @@ from fleetgate.config_types import (
 from fleetgate.errors import ConfigurationError
 from fleetgate.settings import Settings, load_settings
 from fleetgate.sim.faults_config import FaultSettings
-from fleetgate.sim.scenario_types import Dist, Distribution, Fraction, Instant, PositiveDuration
+from fleetgate.sim.scenario_types import (
+    Dist,
+    Distribution,
+    Duration,
+    Fraction,
+    Instant,
+    PositiveDuration,
+)
 from fleetgate.sim.validation import read_yaml, validate
 
 SessionKind = Literal["single", "chat", "agentic"]
@@ -165,7 +172,7 @@ class Scenario(Frozen):
     seed: int = 0
     start: Instant = 1_780_272_000.0  # 2026-06-01T00:00:00Z, a Monday
     duration: PositiveDuration
-    warmup: NonNegativeFloat = 0.0
+    warmup: Duration = 0.0
     slo: Slo = Slo()
     replica: ReplicaOptions = ReplicaOptions()
     multipliers: Mapping[str, PositiveFloat] = Field(default_factory=dict)
@@ -211,6 +218,11 @@ def check_against_fleet(scenario: Scenario, settings: Settings, source: str) -> 
         if name not in sites:
             problems.append(f"network.{name}: unknown site (fleet: {sorted(sites)})")
     problems += scenario.faults.unknown_sites(sites)
+    if scenario.warmup >= scenario.duration:
+        problems.append(
+            f"warmup: must be shorter than the duration ({scenario.duration:g} s), "
+            f"got {scenario.warmup:g} s"
+        )
     if scenario.workload.populations and not scenario.workload.model_mix:
         problems.append("workload.model_mix: required when populations are given")
     if not scenario.workload.populations and scenario.workload.trace is None:

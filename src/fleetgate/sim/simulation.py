@@ -18,6 +18,7 @@ from collections.abc import Callable
 from fleetgate.errors import NoAllowedPool, NotFound, Overloaded
 from fleetgate.limits.policy import Demand
 from fleetgate.routing.fleet import FleetState
+from fleetgate.routing.placement import place
 from fleetgate.routing.router import Router
 from fleetgate.sim.faults import FaultChange, build_schedule
 from fleetgate.sim.fleet_model import SimFleet, with_sim_backends
@@ -61,6 +62,7 @@ class Simulation:
         self.scrape_s = scenario.scrape_interval_s or self.settings.routing.probes.interval_s
         self.end = self.start + scenario.duration
         self._families = {m.id: m.family for m in self.settings.models}
+        self._placement: dict[tuple[str, str], bool] = {}
 
     # ------------------------------------------------------------------ running
 
@@ -146,9 +148,23 @@ class Simulation:
             wait = float(exc.headers.get("retry-after", "1"))
             self.loop.after(wait, PRIORITY_ARRIVAL, self.issue, request)
             return
-        self.fleet.record_request(ok=False, now=now)
-        self.recorder.overloaded(request)
+        if isinstance(exc, NoAllowedPool) and not self._placeable(request):
+            self.recorder.unplaceable(request)
+        else:
+            self.fleet.record_request(ok=False, now=now)
+            self.recorder.overloaded(request)
         self.sources.call_done(request, now)
+
+    def _placeable(self, request: ClientRequest) -> bool:
+        """Whether the tenant's placement allows any backend of the model at all (healthy or
+        not): a request it allows none is a placement refusal, not an availability loss."""
+        tenant = request.call.audience.tenant
+        key = (tenant.id, request.call.model_id)
+        known = self._placement.get(key)
+        if known is None:
+            serving = self.fleet.backends_for_model(request.call.model_id)
+            known = self._placement[key] = len(place(tenant.placement, serving, tenant.id)) > 0
+        return known
 
     def _invalid(self, request: ClientRequest) -> None:
         self.gate.settle(request.ticket, Usage(), self.loop.now)
