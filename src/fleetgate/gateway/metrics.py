@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from fleetgate.limits.limiter import Limiter
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
@@ -46,10 +52,9 @@ class GatewayMetrics:
             "Requests retried on another backend before the first byte.",
             registry=r,
         )
-        self.store_errors = Counter(
-            "fleetgate_limit_store_errors",
-            "Limit store failures, by the rule applied (open: admitted, closed: refused).",
-            ["mode"],
+        self.settle_failures = Counter(
+            "fleetgate_settle_failures",
+            "Settlements that raised outside the limit store's own failure handling.",
             registry=r,
         )
 
@@ -63,6 +68,38 @@ class GatewayMetrics:
             registry=self.registry,
         )
 
+    def watch_limiter(self, limiter: Limiter) -> None:
+        """Export the limiter's store health (errors, outage, queued settlements)."""
+        self.registry.register(LimiterCollector(limiter))
+
     def exposition(self) -> bytes:
         """The text format Prometheus scrapes."""
         return generate_latest(self.registry)
+
+
+class LimiterCollector(Collector):
+    """The limits store's health, read from the limiter at scrape time."""
+
+    def __init__(self, limiter: Limiter) -> None:
+        self._limiter = limiter
+
+    def collect(self) -> Iterator[Metric]:
+        limiter = self._limiter
+        mode = limiter.limits.on_store_error
+        errors = CounterMetricFamily(
+            "fleetgate_limit_store_errors",
+            "Limit store calls that failed; requests were admitted (open) or refused (closed).",
+            labels=["on_store_error"],
+        )
+        errors.add_metric([mode], float(limiter.store_errors))
+        yield errors
+        yield GaugeMetricFamily(
+            "fleetgate_limit_store_down",
+            "1 while the limit store is unreachable.",
+            value=1.0 if limiter.store_down else 0.0,
+        )
+        yield GaugeMetricFamily(
+            "fleetgate_limit_pending_settlements",
+            "Settlements kept in memory until the store is reachable again.",
+            value=float(limiter.pending_settlements),
+        )

@@ -65,7 +65,7 @@ async def _settle_limits(gw: Gateway, admission: Admission, usage: Usage) -> Non
     try:
         await gw.limiter.settle(admission, usage)
     except Exception:  # the store may be down; the answer is already out
-        gw.metrics.store_errors.labels("settle").inc()
+        gw.metrics.settle_failures.inc()
         log.exception("settling usage failed")
 
 

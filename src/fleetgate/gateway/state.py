@@ -54,6 +54,7 @@ class Gateway:
         self.router = router
         self.client = client
         self.metrics = GatewayMetrics()
+        self.metrics.watch_limiter(limiter)
         self.clock = WallClock()
         self.fleet_runtime = FleetRuntime(fleet, self.clock, self.metrics.registry)
         self.rng = rng or random.Random()

@@ -145,6 +145,11 @@ class Limiter:
                 self.limits.on_store_error,
             )
 
+    @property
+    def store_down(self) -> bool:
+        """Whether the last store call failed (the outage is not over yet)."""
+        return self._store_down
+
     def _store_ok(self) -> None:
         if self._store_down:
             self._store_down = False
