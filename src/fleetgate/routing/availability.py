@@ -58,7 +58,11 @@ class RollingRatio:
 
     def record(self, ok: bool, now: float, count: int = 1) -> None:
         """Count `count` attempts that succeeded (`ok`) or failed at `now`."""
-        slot = self._slot(now)
+        last = self._last
+        if last is not None and math.floor(now / self._bucket_s) <= last:
+            slot = last % self._n  # the newest bucket: nothing slides (the common case)
+        else:
+            slot = self._slot(now)
         self._total[slot] += count
         self._sum_total += count
         if ok:
@@ -131,6 +135,7 @@ class AvailabilityTracker:
     def __init__(self, settings: AvailabilitySettings | None = None) -> None:
         self.settings = settings or AvailabilitySettings()
         self._windows: dict[tuple[Scope, str], tuple[RollingRatio, ...]] = {}
+        self._attempt_windows: dict[tuple[str, str, str], tuple[RollingRatio, ...]] = {}
 
     def _ratios(self, scope: Scope, ident: str) -> tuple[RollingRatio, ...]:
         key = (scope, ident)
@@ -145,14 +150,16 @@ class AvailabilityTracker:
         self, backend_id: str, pool_id: str, site_id: str, *, ok: bool, now: float
     ) -> None:
         """One attempt on one backend finished, successfully or not."""
-        scopes: tuple[tuple[Scope, str], ...] = (
-            ("backend", backend_id),
-            ("pool", pool_id),
-            ("site", site_id),
-        )
-        for scope, ident in scopes:
-            for ratio in self._ratios(scope, ident):
-                ratio.record(ok, now)
+        key = (backend_id, pool_id, site_id)
+        windows = self._attempt_windows.get(key)
+        if windows is None:  # the backend's, its pool's and its site's windows, in that order
+            windows = self._attempt_windows[key] = (
+                self._ratios("backend", backend_id)
+                + self._ratios("pool", pool_id)
+                + self._ratios("site", site_id)
+            )
+        for ratio in windows:
+            ratio.record(ok, now)
 
     def record_request(self, *, ok: bool, now: float) -> None:
         """One client request finished (after failover), successfully or not."""

@@ -119,11 +119,13 @@ class SimFleet:
         before = (site.condition.down, site.condition.slow_factor)
         site.condition.apply(change)
         down, slow = site.condition.down, site.condition.slow_factor
+        errors = site.condition.error_rate
         for group in site.groups:
             if down != before[0]:
                 group.set_site_down(down, now)
             if slow != before[1]:
                 group.set_slow(slow, now)
+            group.error_rate = errors
         return []
 
     def _upset(self, site: SiteState, draw: float, now: float) -> list[tuple[ReplicaGroup, int]]:

@@ -40,8 +40,10 @@ class ReplicaGroup:
             for _ in range(max(replicas, 1))
         ]
         self._heap: list[tuple[int, int]] = [(0, i) for i in range(len(self.replicas))]
+        self._heap_limit = REBUILD_FACTOR * len(self.replicas) + 16
         self.down_replicas = 0
         self.site_down = False
+        self.error_rate = 0.0  # the site's error bursts now, kept by `SimFleet.apply`
 
     @property
     def gpus(self) -> int:
@@ -57,19 +59,17 @@ class ReplicaGroup:
         """Whether one engine's KV cache can hold the job at all."""
         return job.kv_need <= self.timing.kv_capacity
 
-    def _pick(self) -> Replica | None:
+    def _pick(self) -> int:
+        """The index of the least-loaded engine that is up (-1: none), on top of the heap."""
         heap, replicas = self._heap, self.replicas
         while heap:
             load, index = heap[0]
             replica = replicas[index]
-            if replica.up and replica.load == load:
-                return replica
+            if replica.load == load and replica.up:
+                return index
             heapq.heappop(heap)
         self._rebuild()
-        for load, index in self._heap:
-            if replicas[index].up and replicas[index].load == load:
-                return replicas[index]
-        return None
+        return self._heap[0][1] if self._heap else -1
 
     def _rebuild(self) -> None:
         self._heap = [(r.load, i) for i, r in enumerate(self.replicas) if r.up]
@@ -77,21 +77,22 @@ class ReplicaGroup:
 
     def touched(self, replica_index: int) -> None:
         """A replica's load changed; record its new key."""
-        replica = self.replicas[replica_index]
-        heapq.heappush(self._heap, (replica.load, replica_index))
-        if len(self._heap) > REBUILD_FACTOR * len(self.replicas) + 16:
+        heap = self._heap
+        heapq.heappush(heap, (self.replicas[replica_index].load, replica_index))
+        if len(heap) > self._heap_limit:
             self._rebuild()
 
     def dispatch(self, job: Job, now: float) -> int:
         """Place `job` on the least-loaded engine; returns the engine's index (-1: none up)."""
         if self.site_down:
             return -1
-        replica = self._pick()
-        if replica is None:
+        index = self._pick()
+        if index < 0:
             return -1
-        index = self._heap[0][1]
+        replica = self.replicas[index]
         replica.enqueue(job, now)
-        self.touched(index)
+        # the entry on top is the engine's old load: replace it by the new one
+        heapq.heapreplace(self._heap, (replica.load, index))
         return index
 
     # ------------------------------------------------------------------ metrics

@@ -40,12 +40,16 @@ class EventLoop:
 
     def schedule(self, at: float, priority: int, handler: Handler, argument: Any = None) -> None:
         """Run `handler(argument)` at virtual time `at` (never earlier than now)."""
-        at = max(at, self.now)
-        heapq.heappush(self._heap, (at, priority, next(self._seq), handler, argument))
+        now = self.now
+        heapq.heappush(self._heap, (at if at > now else now, priority, next(self._seq), handler,
+                                    argument))  # fmt: skip
 
     def after(self, delay: float, priority: int, handler: Handler, argument: Any = None) -> None:
-        """Run `handler(argument)` `delay` seconds from now."""
-        self.schedule(self.now + delay, priority, handler, argument)
+        """Run `handler(argument)` `delay` seconds from now (`delay` >= 0)."""
+        now = self.now
+        at = now + delay
+        heapq.heappush(self._heap, (at if at > now else now, priority, next(self._seq), handler,
+                                    argument))  # fmt: skip
 
     @property
     def pending(self) -> int:

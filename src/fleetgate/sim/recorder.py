@@ -62,27 +62,33 @@ class Recorder:
         self, request: ClientRequest, attempt: Attempt, at: float, tpot: float | None
     ) -> None:
         """A request was answered in full."""
-        groups = self._groups(request)
-        if groups is None or attempt.first_token_at is None:
+        first_token_at = attempt.first_token_at
+        if request.arrival < self.measure_from or first_token_at is None:
             return
         call = request.call
-        ttft = attempt.first_token_at + attempt.one_way - request.arrival
+        label = call.audience.label
+        audience = self.by_audience.get(label)
+        if audience is None:
+            audience = self.by_audience[label] = Outcomes()
+        site_id = attempt.group.backend.site_id
+        site = self.by_site.get(site_id) or self._site(site_id)
+        ttft = first_token_at + attempt.one_way - request.arrival
         e2e = at + attempt.one_way - request.arrival
         good = ttft <= self.ttft_slo and (tpot is None or tpot <= self.tpot_slo)
-        total, audience = groups
-        for group in (total, audience, self._site(attempt.group.backend.site_id)):
+        prompt, output = call.prompt_tokens, call.output_tokens
+        for group in (self.total, audience, site):
             group.requests += 1
             group.completed += 1
-            group.input_tokens += call.prompt_tokens
-            group.output_tokens += call.output_tokens
+            group.input_tokens += prompt
+            group.output_tokens += output
             if good:
                 group.within_slo += 1
-                group.slo_output_tokens += call.output_tokens
-            if group is not total:  # the total's histograms are merged at the end
-                group.ttft.add(ttft)
-                group.e2e.add(e2e)
-                if tpot is not None:
-                    group.tpot.add(tpot)
+                group.slo_output_tokens += output
+        # the total's histograms are merged from the plans' at the end
+        audience.ttft.add_also_to(site.ttft, ttft)
+        audience.e2e.add_also_to(site.e2e, e2e)
+        if tpot is not None:
+            audience.tpot.add_also_to(site.tpot, tpot)
 
     def refused(self, request: ClientRequest, limit: str) -> None:
         """A 429 the client gave up on."""

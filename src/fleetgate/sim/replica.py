@@ -29,14 +29,20 @@ from fleetgate.types import StepTimer
 
 IDLE, PREFILL, DECODE = 0, 1, 2
 SLOPE_PROBE_TOKENS = 100_000
+PREFILL_MEMO_LIMIT = 1 << 18
+"""Distinct prompt lengths whose prefill time a `BatchTiming` keeps (a few MB at most)."""
 TIME_EPSILON_S = 1e-6
 """Tolerance for virtual times: epoch seconds near 1.8e9 carry about 0.24 us of rounding."""
 
 
 class Job:
-    """One request on a replica: tokens to prefill, context held, tokens to generate."""
+    """One request on a replica: tokens to prefill, context held, tokens to generate.
 
-    __slots__ = ("context_tokens", "finish_step", "output_tokens", "owner", "prefill_tokens")
+    `kv_need` is the KV cache reserved at admission: the whole context and every output token.
+    """
+
+    __slots__ = ("context_tokens", "finish_step", "kv_need", "output_tokens", "owner",
+                 "prefill_tokens")  # fmt: skip
 
     def __init__(
         self, prefill_tokens: int, context_tokens: int, output_tokens: int, owner: Any
@@ -46,11 +52,7 @@ class Job:
         self.output_tokens = output_tokens
         self.owner = owner
         self.finish_step = 0
-
-    @property
-    def kv_need(self) -> int:
-        """KV tokens reserved at admission: the whole context and every output token."""
-        return self.context_tokens + self.output_tokens
+        self.kv_need = context_tokens + output_tokens
 
 
 class JobSink(Protocol):
@@ -72,7 +74,17 @@ class BatchTiming:
         self.base = base
         probe = timer.decode_step_seconds(1, SLOPE_PROBE_TOKENS)
         self.slope = max(probe - base[1], 0.0) / SLOPE_PROBE_TOKENS
-        self.prefill: Callable[[int], float] = timer.prefill_seconds
+        self._prefill_of: Callable[[int], float] = timer.prefill_seconds
+        self._prefill_seen: dict[int, float] = {}
+
+    def prefill(self, tokens: int) -> float:
+        """Prefill seconds of a `tokens`-token prompt (the timer is pure: answers are kept)."""
+        seconds = self._prefill_seen.get(tokens)
+        if seconds is None:
+            seconds = self._prefill_of(tokens)
+            if len(self._prefill_seen) < PREFILL_MEMO_LIMIT:
+                self._prefill_seen[tokens] = seconds
+        return seconds
 
 
 class Counters:
@@ -87,7 +99,16 @@ class Counters:
 
 
 class Replica:
-    """One engine: waiting queue, prefill batch, running batch, and its single wake-up event."""
+    """One engine: waiting queue, prefill batch, running batch, and its single wake-up event.
+
+    `load` counts the requests on it (waiting, prefilling and running) for the group's load
+    balancer; it is kept up to date rather than recounted, as it is read on every dispatch.
+    """
+
+    __slots__ = ("_seq", "busy_seconds", "busy_since", "counters", "kv_live", "kv_reserved",
+                 "load", "loop", "max_prefill_tokens", "phase", "prefilling", "running",
+                 "segment_start", "sink", "slow", "steps", "timing", "tokens_out", "up",
+                 "version", "waiting", "wake_at", "wake_steps")  # fmt: skip
 
     def __init__(
         self,
@@ -106,6 +127,7 @@ class Replica:
         self.prefilling: list[Job] = []
         self.running: list[tuple[int, int, Job]] = []
         self._seq = itertools.count()
+        self.load = 0
         self.phase = IDLE
         self.steps = 0
         self.segment_start = 0.0
@@ -114,15 +136,11 @@ class Replica:
         self.slow = 1.0
         self.version = 0
         self.wake_at = math.inf
+        self.wake_steps = 0  # decode steps up to the pending wake (0: not known in advance)
         self.up = True
         self.busy_since = 0.0
         self.busy_seconds = 0.0
         self.tokens_out = 0
-
-    @property
-    def load(self) -> int:
-        """Requests on this replica: waiting, prefilling and running."""
-        return len(self.waiting) + len(self.prefilling) + len(self.running)
 
     # ------------------------------------------------------------------ decode arithmetic
 
@@ -133,18 +151,23 @@ class Replica:
         return self.slow * (k * timing.base[b] + timing.slope * (k * kv0 + b * k * (k - 1) / 2))
 
     def _steps_within(self, elapsed: float) -> int:
-        b = len(self.running)
+        running = self.running
+        b = len(running)
         if b == 0 or elapsed <= 0:
             return 0
         timing = self.timing
-        qa = self.slow * timing.slope * b / 2.0
-        qb = self.slow * (timing.base[b] + timing.slope * self.kv_live) - qa
+        slow, slope, kv0 = self.slow, timing.slope, self.kv_live
+        qa = slow * slope * b / 2.0
+        qb = slow * (timing.base[b] + slope * kv0) - qa
         # the stable root of qa k^2 + qb k = elapsed (no cancellation when qa is tiny)
         k = 2.0 * elapsed / (qb + math.sqrt(qb * qb + 4.0 * qa * elapsed))
         steps = int(k)
-        if self._decode_time(steps + 1) <= elapsed + TIME_EPSILON_S:
-            steps += 1
-        return min(steps, self.running[0][0] - self.steps)
+        k1 = steps + 1  # _decode_time(steps + 1), inline: this runs on every decode event
+        if slow * (k1 * timing.base[b] + slope * (k1 * kv0 + b * k1 * steps / 2)) <= (
+            elapsed + TIME_EPSILON_S
+        ):
+            steps = k1
+        return min(steps, running[0][0] - self.steps)
 
     def _advance(self, now: float) -> None:
         """Account for the whole decode steps done since the segment started."""
@@ -156,19 +179,26 @@ class Replica:
 
     # ------------------------------------------------------------------ events
 
-    def _set_wake(self, at: float) -> None:
+    def _set_wake(self, at: float, steps: int = 0) -> None:
         self.version += 1
         self.wake_at = at
+        self.wake_steps = steps
         self.loop.schedule(at, PRIORITY_COMPLETION, self.wake, self.version)
+
+    def _wake_for_next_finish(self) -> None:
+        remaining = self.running[0][0] - self.steps
+        self._set_wake(self.segment_start + self._decode_time(remaining), remaining)
 
     def enqueue(self, job: Job, now: float) -> None:
         """A request arrives at this engine."""
         self.waiting.append(job)
+        self.load += 1
         self.counters.waiting += 1
-        if self.phase == IDLE:
+        phase = self.phase
+        if phase == IDLE:
             self.busy_since = now
             self._plan(now)
-        elif self.phase == DECODE and self._head_fits():
+        elif phase == DECODE and self._head_fits():
             k = self._steps_within(now - self.segment_start)
             at = self.segment_start + self._decode_time(k + 1)
             if at < self.wake_at:
@@ -183,7 +213,13 @@ class Replica:
         if self.phase == PREFILL:
             self._finish_prefill(now)
         elif self.phase == DECODE:
-            self._advance(now)
+            k = self.wake_steps
+            if k > 0:  # the wake planned for the next finish: exactly k steps were done
+                self.segment_start += self._decode_time(k)
+                self.kv_live += len(self.running) * k
+                self.steps += k
+            else:
+                self._advance(now)
             self._complete_finished(now)
         self._plan(now)
 
@@ -200,8 +236,7 @@ class Replica:
             return
         if self.running:
             self.phase = DECODE
-            remaining = self.running[0][0] - self.steps
-            self._set_wake(self.segment_start + self._decode_time(remaining))
+            self._wake_for_next_finish()
             return
         if self.phase != IDLE:
             self.busy_seconds += now - self.busy_since
@@ -209,28 +244,33 @@ class Replica:
 
     def _start_prefill(self, now: float) -> bool:
         timing = self.timing
+        capacity = timing.kv_capacity
+        prefill = timing.prefill
+        waiting = self.waiting
         budget = self.max_prefill_tokens
         taken: list[Job] = []
         seconds = 0.0
+        reserved = self.kv_reserved
         slots = timing.max_batch - len(self.running)
-        while self.waiting and len(taken) < slots:
-            job = self.waiting[0]
+        while waiting and len(taken) < slots:
+            job = waiting[0]
             need = job.kv_need
-            if self.kv_reserved + need > timing.kv_capacity:
+            if reserved + need > capacity:
                 break
             if taken and job.prefill_tokens > budget:
                 break
-            self.waiting.popleft()
+            waiting.popleft()
             taken.append(job)
             budget -= job.prefill_tokens
-            self.kv_reserved += need
-            seconds += timing.prefill(job.prefill_tokens)
+            reserved += need
+            seconds += prefill(job.prefill_tokens)
         if not taken:
             return False
         counters = self.counters
         counters.waiting -= len(taken)
         counters.running += len(taken)
-        counters.kv_reserved += sum(job.kv_need for job in taken)
+        counters.kv_reserved += reserved - self.kv_reserved
+        self.kv_reserved = reserved
         self.prefilling = taken
         self.phase = PREFILL
         self._set_wake(now + seconds * self.slow)
@@ -238,6 +278,7 @@ class Replica:
 
     def _finish_prefill(self, now: float) -> None:
         sink = self.sink
+        running = self.running
         for job in self.prefilling:
             sink.on_first_token(job, now)
             if job.output_tokens <= 1:
@@ -246,7 +287,7 @@ class Replica:
                 sink.on_finish(job, now)
                 continue
             job.finish_step = self.steps + job.output_tokens - 1
-            heapq.heappush(self.running, (job.finish_step, next(self._seq), job))
+            heapq.heappush(running, (job.finish_step, next(self._seq), job))
             self.kv_live += job.context_tokens + 1
         self.prefilling = []
         self.segment_start = now
@@ -254,15 +295,19 @@ class Replica:
     def _release(self, job: Job) -> None:
         need = job.kv_need
         self.kv_reserved -= need
-        self.counters.kv_reserved -= need
-        self.counters.running -= 1
+        self.load -= 1
+        counters = self.counters
+        counters.kv_reserved -= need
+        counters.running -= 1
 
     def _complete_finished(self, now: float) -> None:
         running = self.running
         sink = self.sink
-        while running and running[0][0] <= self.steps:
-            _, _, job = heapq.heappop(running)
-            self.kv_live -= job.context_tokens + job.output_tokens
+        steps = self.steps
+        pop = heapq.heappop
+        while running and running[0][0] <= steps:
+            job = pop(running)[2]
+            self.kv_live -= job.kv_need
             self._release(job)
             self.tokens_out += job.output_tokens
             sink.on_finish(job, now)
@@ -278,8 +323,7 @@ class Replica:
         if self.phase == DECODE:
             self._advance(now)
             self.slow = factor
-            remaining = self.running[0][0] - self.steps
-            self._set_wake(self.segment_start + self._decode_time(remaining))
+            self._wake_for_next_finish()
         else:
             self.slow = factor
 
@@ -304,6 +348,7 @@ class Replica:
         self.running = []
         self.kv_reserved = 0
         self.kv_live = 0.0
+        self.load = 0
         self.phase = IDLE
         self.version += 1
         self.wake_at = math.inf

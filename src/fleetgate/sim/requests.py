@@ -13,12 +13,13 @@ class ClientRequest:
     """One client request: admitted once, routed one or more times, settled once."""
 
     __slots__ = ("arrival", "attempts", "call", "client_tries", "demand", "excluded", "route",
-                 "ticket", "who")  # fmt: skip
+                 "ticket", "tokens", "who")  # fmt: skip
 
     def __init__(self, call: Call, who: TenantLimits, route: RouteRequest, arrival: float) -> None:
         self.call = call
         self.who = who
         self.route = route
+        self.tokens = route.tokens  # what the fleet state counts in flight, read on every end
         self.arrival = arrival
         self.demand: Demand | None = None
         self.ticket: Ticket | None = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from fleetgate.limits.policy import TenantLimits
 from fleetgate.routing.policies import RouteRequest
 from fleetgate.routing.router import Router
 from fleetgate.settings import Settings, TenantSettings
@@ -77,18 +76,22 @@ class Sources:
     def request_for(self, call: Call, now: float) -> ClientRequest:
         """A client request for `call`, issued at `now`."""
         audience = call.audience
-        who: TenantLimits = self.gate.who(call.user, audience.plan, audience.tier, "workload")
+        session = call.session
+        who = session.limits if session is not None else None
+        if who is None:
+            who = self.gate.who(call.user, audience.plan, audience.tier, "workload")
+            if session is not None:
+                session.limits = who
         priority = self._priority.get(audience.label)
         if priority is None:
             assert self._router is not None
             priority = self._priority[audience.label] = self._router.priority_for(audience.tenant)
-        session = call.session
         route = RouteRequest(
             tenant_id=audience.tenant.id,
             model_id=call.model_id,
             input_tokens=call.prompt_tokens,
             max_output_tokens=call.max_tokens,
-            affinity_key=f"{call.user}/{session.id}" if session is not None else None,
+            affinity_key=session.affinity_key if session is not None else None,
             priority=priority,
             stream=True,
         )

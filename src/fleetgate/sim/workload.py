@@ -18,6 +18,7 @@ import random
 from dataclasses import dataclass
 
 from fleetgate.errors import ConfigurationError
+from fleetgate.limits.policy import TenantLimits
 from fleetgate.settings import Settings, TenantSettings
 from fleetgate.sim.draws import DayCurve, Sampler
 from fleetgate.sim.scenario import Population, Workload
@@ -44,11 +45,13 @@ class Session:
     """A run of calls by one user on one model; `context` grows as the session goes on."""
 
     __slots__ = (
+        "affinity_key",
         "calls_left",
         "context",
         "id",
         "kind",
         "last_backend",
+        "limits",
         "model_id",
         "prefix",
         "user",
@@ -63,6 +66,8 @@ class Session:
         self.context = context
         self.prefix = 0
         self.last_backend: str | None = None
+        self.affinity_key = f"{user}/{sid}"
+        self.limits: TenantLimits | None = None  # the user's plan or tier, once looked up
 
 
 class Call:
