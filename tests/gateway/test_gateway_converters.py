@@ -53,3 +53,34 @@ def test_cut_stream_charges_the_events_produced() -> None:
     converter.feed(STREAM[: STREAM.index(b"friend")])
     assert not converter.complete
     assert (converter.usage.input_tokens, converter.usage.output_tokens) == (5, 2)
+
+
+def anthropic_event(payload: dict[str, object]) -> bytes:
+    return f"event: {payload['type']}\ndata: {json.dumps(payload)}\n\n".encode()
+
+
+def test_anthropic_passthrough_charges_a_cut_stream_for_its_deltas() -> None:
+    from fleetgate.gateway.converters import AnthropicPassthrough
+
+    start = {
+        "type": "message_start",
+        "message": {"model": "served", "usage": {"input_tokens": 21, "output_tokens": 1}},
+    }
+    delta = {
+        "type": "content_block_delta",
+        "index": 0,
+        "delta": {"type": "text_delta", "text": "a"},
+    }
+    converter = AnthropicPassthrough("client", "served")
+    out = converter.feed(anthropic_event(start) + anthropic_event(delta) + anthropic_event(delta))
+    assert b'"model": "client"' in out or b'"model":"client"' in out
+    assert not converter.complete
+    assert (converter.usage.input_tokens, converter.usage.output_tokens) == (21, 2)
+    final = {
+        "type": "message_delta",
+        "delta": {"stop_reason": "end_turn"},
+        "usage": {"output_tokens": 7},
+    }
+    converter.feed(anthropic_event(final) + anthropic_event({"type": "message_stop"}))
+    assert converter.complete
+    assert (converter.usage.input_tokens, converter.usage.output_tokens) == (21, 7)

@@ -8,6 +8,7 @@ error shape.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Protocol
 
 import orjson
@@ -69,24 +70,33 @@ def openai_error_chunk(exc: ApiError) -> bytes:
 
 
 class AnthropicPassthrough:
-    """Anthropic upstream to the Anthropic front door: bytes pass, usage is read."""
+    """Anthropic upstream to the Anthropic front door: bytes pass, usage is read.
+
+    Until the final `message_delta` reports the output, each content delta counts as one output
+    token, so a stream cut short is still charged for what was produced.
+    """
 
     def __init__(self, client_model: str, served_model: str) -> None:
         self._decoder = SSEDecoder()
         self._rename = client_model != served_model
         self._client_model = client_model
+        self._reported = Usage()
         self._final_usage = False
-        self.usage = Usage()
+        self._deltas = 0
         self.complete = False
+
+    @property
+    def usage(self) -> Usage:
+        if self._final_usage:
+            return self._reported
+        return replace(self._reported, output_tokens=self._deltas)
 
     def start(self) -> bytes:
         return b""
 
     def feed(self, chunk: bytes) -> bytes:
         events = self._decoder.feed(chunk)
-        for event in events:
-            if event.event == "content_block_delta" and not self._final_usage:
-                self.usage = _one_more_output(self.usage)
+        self._deltas += sum(1 for e in events if e.event == "content_block_delta")
         if not self._rename:
             for event in events:
                 self._observe(event.event, event.data, parse_only=True)
@@ -98,11 +108,11 @@ class AnthropicPassthrough:
             payload = _loads(data)
             if name == "message_start" and isinstance(payload.get("message"), dict):
                 message = payload["message"]
-                self.usage = usage_from_anthropic(message.get("usage") or {})
+                self._reported = usage_from_anthropic(message.get("usage") or {})
                 if not parse_only:
                     message["model"] = self._client_model
             elif name == "message_delta" and isinstance(payload.get("usage"), dict):
-                self.usage = _merge_anthropic(self.usage, payload["usage"])
+                self._reported = _merge_anthropic(self._reported, payload["usage"])
                 self._final_usage = True
             elif name == "message_stop":
                 self.complete = True
@@ -278,16 +288,6 @@ def _loads(data: str) -> dict[str, Any]:
     except orjson.JSONDecodeError:
         return {}
     return payload if isinstance(payload, dict) else {}
-
-
-def _one_more_output(usage: Usage) -> Usage:
-    """Usage with one more output token: streams count deltas until the upstream reports."""
-    return Usage(
-        usage.input_tokens,
-        usage.output_tokens + 1,
-        usage.cache_creation_input_tokens,
-        usage.cache_read_input_tokens,
-    )
 
 
 def _merge_anthropic(current: Usage, delta: dict[str, Any]) -> Usage:
