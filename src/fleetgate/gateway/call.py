@@ -42,8 +42,6 @@ class Call:
     include_usage: bool = False
     client_headers: dict[str, str] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
-    site_id: str | None = None
-    backend_id: str | None = None
 
 
 SettleFn = Callable[[Usage, bool], Awaitable[None]]

@@ -68,8 +68,6 @@ async def open_upstream(gw: Gateway, call: Call) -> Opened:
     except ApiError as exc:
         _refused(gw, call, record, exc)
         raise
-    call.site_id = opened.backend.site_id
-    call.backend_id = opened.backend.id
     return opened
 
 
