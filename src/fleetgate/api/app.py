@@ -1,7 +1,8 @@
 """`create_app(settings)`: the gateway's ASGI application, built fresh for each caller.
 
 Routes: the Anthropic and OpenAI APIs, `/health`, `/metrics`, `GET|HEAD /` (connection warm-up),
-and `/admin/...`. Unknown paths and methods answer in the Anthropic error shape, never HTML.
+and `/admin/...`. Unknown paths and methods answer in the Anthropic error shape, never HTML. The
+generation endpoints are also reachable through the `FrontDoor`'s fast lane (same handlers).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from starlette.routing import Route
 
 from fleetgate.api import admin, admin_fleet, admin_limits
 from fleetgate.api.anthropic import count_tokens, messages
+from fleetgate.api.front_door import FrontDoor
 from fleetgate.api.http import error_response, gateway_of
 from fleetgate.api.openai import chat_completions, list_models
 from fleetgate.api.request_id import RequestIdMiddleware, request_id_of
@@ -64,7 +66,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def create_app(settings: Settings, *, gateway: Gateway | None = None) -> Starlette:
+def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FrontDoor:
     """The gateway app; `gateway` may be given (tests), else it is built from settings."""
     gw = gateway or Gateway.build(settings)
 
@@ -97,4 +99,9 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> Starlet
         middleware=[Middleware(RequestIdMiddleware)],
     )
     app.state.gateway = gw
-    return app
+    lanes = {
+        "/v1/messages": messages,
+        "/v1/messages/count_tokens": count_tokens,
+        "/v1/chat/completions": chat_completions,
+    }
+    return FrontDoor(app, lanes)

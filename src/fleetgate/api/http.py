@@ -77,8 +77,8 @@ def endpoint(api: Api, name: str) -> Callable[[Handler], Callable[[Request], Awa
                 gw.metrics.in_flight.dec()
             response.headers.setdefault("request-id", request_id)
             model = getattr(request.state, "model_id", "-")
-            gw.metrics.requests.labels(name, model, str(response.status_code)).inc()
-            gw.metrics.latency.labels(name, model).observe(time.monotonic() - started)
+            gw.metrics.labelled(gw.metrics.requests, name, model, str(response.status_code)).inc()
+            gw.metrics.labelled(gw.metrics.latency, name, model).observe(time.monotonic() - started)
             return response
 
         return run

@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from fleetgate.routing.router import RouteDecision
+
 ACCESS_LOGGER = "fleetgate.access"
 
 
@@ -43,7 +45,8 @@ class AccessRecord:
     priority: int
     outcome: str = "ok"
     error: str | None = None
-    decision: dict[str, Any] | None = None
+    decision: RouteDecision | None = None
+    """Flattened only when the line is written, off the request's path."""
     attempts: list[AttemptRecord] = field(default_factory=list)
     input_tokens: int = 0
     output_tokens: int = 0
@@ -64,7 +67,7 @@ class AccessRecord:
             "priority": self.priority,
             "outcome": self.outcome,
             "error": self.error,
-            "decision": self.decision,
+            "decision": None if self.decision is None else self.decision.as_log(),
             "attempts": [attempt.as_dict() for attempt in self.attempts],
             "hedged": self.hedged,
             "queued_s": round(self.queued_s, 6),

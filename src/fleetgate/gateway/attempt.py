@@ -87,7 +87,7 @@ async def send_attempt(
     except BaseException:  # cancelled: the client left, or a hedge lost the race
         _ended(gw, call, backend, tokens, "cancelled", record, ok=None)
         raise
-    gw.metrics.backend_requests.labels(backend.id, backend.site_id, "ok").inc()
+    gw.metrics.labelled(gw.metrics.backend_requests, backend.id, backend.site_id, "ok").inc()
     record.attempts.append(AttemptRecord(backend.id, backend.site_id, "ok"))
     return Opened(backend, response, decision, tokens, sent_at, call.started)
 
@@ -107,7 +107,7 @@ def _ended(
         backend.id, ok=bool(ok), tokens=tokens, now=gw.now(), record_outcome=ok is not None
     )
     gw.fleet_runtime.queue.notify(call.model.id)
-    gw.metrics.backend_requests.labels(backend.id, backend.site_id, outcome).inc()
+    gw.metrics.labelled(gw.metrics.backend_requests, backend.id, backend.site_id, outcome).inc()
     record.attempts.append(AttemptRecord(backend.id, backend.site_id, outcome))
 
 

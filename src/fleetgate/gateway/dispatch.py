@@ -143,7 +143,7 @@ async def _open(
     else:
         opened = await send_hedged(gw, call, request, decision, delay, tried, record)
     opened.record = record
-    record.decision = opened.decision.as_log()
+    record.decision = opened.decision
     return opened
 
 

@@ -53,8 +53,8 @@ def settler(gw: Gateway, call: Call, admission: Admission | None, opened: Opened
 
     async def settle(usage: Usage, ok: bool) -> None:
         finish_attempt(gw, call, opened, usage, ok)
-        gw.metrics.tokens.labels(call.model.id, "input").inc(usage.total_input_tokens)
-        gw.metrics.tokens.labels(call.model.id, "output").inc(usage.output_tokens)
+        gw.metrics.labelled(gw.metrics.tokens, call.model.id, "input").inc(usage.total_input_tokens)
+        gw.metrics.labelled(gw.metrics.tokens, call.model.id, "output").inc(usage.output_tokens)
         if admission is not None:
             await _settle_limits(gw, admission, usage)
 

@@ -117,7 +117,7 @@ async def stream_answer(
                 if first_content and chunk is not None:
                     first_content = False
                     note_first_token(gw, opened)
-                    gw.metrics.ttft.labels(call.endpoint, call.model.id).observe(
+                    gw.metrics.labelled(gw.metrics.ttft, call.endpoint, call.model.id).observe(
                         time.monotonic() - call.started
                     )
                 yield out

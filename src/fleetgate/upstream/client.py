@@ -1,9 +1,11 @@
 """One pooled HTTP client per gateway process for talking to backends.
 
-Owns connection pooling, timeouts, auth headers per backend protocol, and the translation of
-transport failures into fleetgate's exception tree (`UpstreamUnavailable`, `UpstreamTimeout`,
-`UpstreamStatus`). Responses are streamed: `send` returns once the status line and headers arrive,
-and the caller iterates the body chunk by chunk; `UpstreamResponse.close` is safe on every path.
+Owns the request a backend gets (head, auth headers per backend protocol), timeouts, and the
+translation of transport failures into fleetgate's exception tree (`UpstreamUnavailable`,
+`UpstreamTimeout`, `UpstreamStatus`). Responses are streamed: `send` returns once the status line
+and headers arrive, and the caller reads the body whole or chunk by chunk;
+`UpstreamResponse.close` is safe on every path and gives a fully read connection back to the pool.
+The wire work is `http11.py` (one connection) and `pool.py` (keep-alive reuse).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-import aiohttp
-from yarl import URL
-
 from fleetgate.errors import UpstreamStatus, UpstreamTimeout, UpstreamUnavailable
+from fleetgate.upstream.http11 import Connection, Origin, ReadTimeout, TransportFailure
+from fleetgate.upstream.pool import ConnectionPool
 
 ERROR_BODY_CAP = 64 * 1024
 """How much of an upstream error body is kept for the log and the error message."""
+ERROR_BODY_WAIT_S = 10.0
+"""How long an upstream error body may take to arrive."""
+USER_AGENT = "fleetgate"
 
 
 class BackendAddress(Protocol):
@@ -38,11 +42,7 @@ class BackendAddress(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Seconds allowed to connect, to get the response headers, and between two body reads.
-
-    aiohttp applies one per-read timeout to a request, so the wait for the headers and each body
-    read are bounded by the larger of `first_byte` and `read`.
-    """
+    """Seconds allowed to connect, to get the response headers, and between two body reads."""
 
     connect: float = 5.0
     first_byte: float = 600.0
@@ -52,46 +52,52 @@ class Timeouts:
 class UpstreamResponse:
     """A backend's answer whose body has not been read yet."""
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self._response = response
-        self.status = response.status
-        self.headers: Mapping[str, str] = response.headers
+    def __init__(self, conn: Connection, pool: ConnectionPool, read_timeout: float) -> None:
+        self._conn = conn
+        self._pool = pool
+        self._read_timeout = read_timeout
+        self._done = False
+        self.status = conn.status
+        self.headers: Mapping[str, str] = conn.headers
+        """Header names in lower case; repeated headers joined with ", "."""
 
-    async def read(self) -> bytes:
-        """The whole body (for non-streaming answers)."""
+    async def read(self, limit: int | None = None) -> bytes:
+        """The whole body (for non-streaming answers), or its first `limit` bytes."""
+        parts: list[bytes] = []
+        size = 0
         try:
-            return await self._response.read()
-        except TimeoutError as exc:
-            raise UpstreamTimeout("the backend stopped sending its answer") from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamUnavailable(f"the backend connection failed: {exc}") from exc
+            while limit is None or size < limit:
+                chunk = await self._next()
+                if chunk is None:
+                    break
+                parts.append(chunk)
+                size += len(chunk)
         finally:
             self.close()
+        body = b"".join(parts)
+        return body if limit is None else body[:limit]
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body as it arrives, chunk by chunk; raises Upstream* errors on failure."""
-        content = self._response.content
         try:
-            while True:
-                try:
-                    chunk = await content.readany()
-                except TimeoutError as exc:
-                    raise UpstreamTimeout("the backend stopped streaming") from exc
-                if not chunk:
-                    if not content.is_eof():
-                        continue
-                    return
+            while (chunk := await self._next()) is not None:
                 yield chunk
-        except aiohttp.ClientPayloadError as exc:
-            raise UpstreamUnavailable(f"the backend broke the stream: {exc}") from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamUnavailable(f"the backend connection failed: {exc}") from exc
         finally:
             self.close()
 
+    async def _next(self) -> bytes | None:
+        try:
+            return await self._conn.read_chunk(self._read_timeout)
+        except ReadTimeout as exc:
+            raise UpstreamTimeout("the backend stopped sending its answer") from exc
+        except TransportFailure as exc:
+            raise UpstreamUnavailable(f"the backend broke off its answer: {exc}") from exc
+
     def close(self) -> None:
-        """Give the connection back (or drop it when the body was not fully read)."""
-        self._response.release() if self._response.content.is_eof() else self._response.close()
+        """Give the connection back when the body was read whole, else drop it (idempotent)."""
+        if not self._done:
+            self._done = True
+            self._pool.release(self._conn)
 
 
 class UpstreamClient:
@@ -99,42 +105,25 @@ class UpstreamClient:
 
     def __init__(self, timeouts: Timeouts | None = None, *, max_connections: int = 0) -> None:
         self.timeouts = timeouts or Timeouts()
-        self._max_connections = max_connections
-        self._session: aiohttp.ClientSession | None = None
-        self._urls: dict[tuple[str, str], URL] = {}
-        self._first_byte = aiohttp.ClientTimeout(
-            total=None,
-            connect=self.timeouts.connect,
-            sock_read=max(self.timeouts.first_byte, self.timeouts.read),
+        self.pool = ConnectionPool(
+            connect_timeout=self.timeouts.connect, max_connections=max_connections
         )
+        self._origins: dict[str, Origin] = {}
 
     async def start(self) -> None:
-        if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self._max_connections, ttl_dns_cache=300, keepalive_timeout=60
-            )
-            timeout = aiohttp.ClientTimeout(
-                total=None, connect=self.timeouts.connect, sock_read=self.timeouts.read
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=timeout,
-                auto_decompress=False,
-                cookie_jar=aiohttp.DummyCookieJar(),  # backends' cookies are never kept
-            )
-
-    def _url(self, base: str, path: str) -> URL:
-        """Parsed once per backend and path: URL parsing is a visible share of a proxied call."""
-        key = (base, path)
-        url = self._urls.get(key)
-        if url is None:
-            url = self._urls[key] = URL(base + path)
-        return url
+        """Nothing to open ahead: connections are made on first use."""
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.pool.close()
+
+    def _origin(self, url: str) -> Origin:
+        origin = self._origins.get(url)
+        if origin is None:
+            try:
+                origin = self._origins[url] = Origin.parse(url)
+            except ValueError as exc:
+                raise UpstreamUnavailable(str(exc)) from None
+        return origin
 
     async def send(
         self,
@@ -144,32 +133,73 @@ class UpstreamClient:
         headers: Mapping[str, str],
     ) -> UpstreamResponse:
         """POST `body` to the backend; return when its headers arrive. Error statuses raise."""
-        if self._session is None:
-            await self.start()
-        assert self._session is not None
-        all_headers = {"content-type": "application/json", **headers, **_auth_headers(backend)}
-        try:
-            response = await self._session.post(
-                self._url(backend.url, path),
-                data=body,
-                headers=all_headers,
-                timeout=self._first_byte,
-            )
-        except TimeoutError as exc:
-            raise UpstreamTimeout(f"no answer from {backend.url} in time") from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamUnavailable(f"cannot reach {backend.url}: {exc}") from exc
-        wrapped = UpstreamResponse(response)
-        if response.status >= 400:
+        origin = self._origin(backend.url)
+        head = _request_head(origin, path, len(body), headers, _auth_headers(backend))
+        conn = await self._exchange(backend, origin, head, body)
+        response = UpstreamResponse(conn, self.pool, self.timeouts.read)
+        if conn.status >= 400:
             try:
-                content = await asyncio.wait_for(response.content.read(ERROR_BODY_CAP), 10)
-            except (TimeoutError, aiohttp.ClientError):
+                content = await asyncio.wait_for(response.read(ERROR_BODY_CAP), ERROR_BODY_WAIT_S)
+            except (TimeoutError, UpstreamTimeout, UpstreamUnavailable):
                 content = b""
-            wrapped.close()
             raise UpstreamStatus(
-                f"{backend.url} answered {response.status}", status=response.status, body=content
+                f"{backend.url} answered {conn.status}", status=conn.status, body=content
             )
-        return wrapped
+        return response
+
+    async def _exchange(
+        self, backend: BackendAddress, origin: Origin, head: bytes, body: bytes
+    ) -> Connection:
+        """Send the request and wait for the answer's head. A reused keep-alive connection that
+        the backend closed before answering anything is replaced once by a new one."""
+        for _ in range(2):
+            conn = await self._connect(backend, origin)
+            try:
+                conn.send(head, body)
+                await conn.read_head(self.timeouts.first_byte)
+            except TransportFailure as exc:
+                conn.close()
+                if conn.reused and not conn.received_any:
+                    continue
+                raise UpstreamUnavailable(f"{backend.url} failed: {exc}") from exc
+            except ReadTimeout as exc:
+                conn.close()
+                raise UpstreamTimeout(f"no answer from {backend.url} in time") from exc
+            except BaseException:  # cancelled: the client left, or a hedge lost the race
+                conn.close()
+                raise
+            return conn
+        raise UpstreamUnavailable(f"{backend.url} closed two connections without answering")
+
+    async def _connect(self, backend: BackendAddress, origin: Origin) -> Connection:
+        try:
+            return await self.pool.acquire(origin)
+        except TimeoutError as exc:
+            raise UpstreamTimeout(f"no connection to {backend.url} in time") from exc
+        except (OSError, TransportFailure) as exc:
+            raise UpstreamUnavailable(f"cannot reach {backend.url}: {exc}") from exc
+
+
+def _request_head(
+    origin: Origin,
+    path: str,
+    length: int,
+    headers: Mapping[str, str],
+    auth: Mapping[str, str],
+) -> bytes:
+    lines = [
+        f"POST {origin.base_path}{path} HTTP/1.1",
+        f"host: {origin.host_header}",
+        f"user-agent: {USER_AGENT}",
+        "content-type: application/json",
+        f"content-length: {length}",
+    ]
+    for name, value in (*headers.items(), *auth.items()):
+        if "\n" in name or "\r" in name or "\n" in value or "\r" in value:
+            raise UpstreamUnavailable(f"the {name!r} header for the backend has a line break")
+        lines.append(f"{name}: {value}")
+    lines.append("\r\n")
+    return "\r\n".join(lines).encode("latin-1")
 
 
 def _auth_headers(backend: BackendAddress) -> dict[str, str]:
