@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import ssl
+import subprocess
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -443,3 +447,44 @@ def test_origin_parsing() -> None:
     assert Origin.parse("http://[::1]:8000/v1/") == Origin(False, "::1", 8000, "/v1", "[::1]:8000")
     with pytest.raises(ValueError, match="http"):
         Origin.parse("localhost:8000")
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_https_backend_is_verified(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+
+    async def main(trusted: bool) -> None:
+        server = await asyncio.start_server(
+            lambda r, w: echo_forever(r, w, Server(echo_forever)), "127.0.0.1", 0, ssl=server_tls
+        )
+        port = server.sockets[0].getsockname()[1]
+        up = client(connect=5)
+        backend = Backend(f"https://localhost:{port}")
+        try:
+            if trusted:
+                response = await up.send(backend, "/v1/chat/completions", b"[1]", {})
+                assert await response.read() == b'{"echo":[1]}'
+            else:
+                with pytest.raises(UpstreamUnavailable, match="cannot reach"):
+                    await up.send(backend, "/v1/chat/completions", b"[1]", {})
+        finally:
+            await up.close()
+            server.close()
+
+    run(main(trusted=False))
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # how an operator trusts a private CA
+    run(main(trusted=True))
