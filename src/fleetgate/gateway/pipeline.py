@@ -8,6 +8,7 @@ Handlers in `fleetgate.api` parse and validate, then hand a `Call` to `serve_gen
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
@@ -23,6 +24,9 @@ from fleetgate.limits.limiter import Admission, Demand
 from fleetgate.types import Usage
 
 log = logging.getLogger("fleetgate.gateway")
+
+HEAD_HOLD_S = 0.25
+"""How long a stream's response head may wait for the first chunk to leave with it."""
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -122,6 +126,46 @@ class RelayResponse(StreamingResponse):
             await super().__call__(scope, receive, send)
         finally:
             self._on_exit()
+
+    async def stream_response(self, send: Send) -> None:
+        """Like Starlette's, but the head waits (at most `HEAD_HOLD_S`) for the first chunk, so
+        both leave together: the client's first byte comes one wake-up sooner."""
+        loop = asyncio.get_running_loop()
+        start = {"type": "http.response.start", "status": self.status_code}
+        start["headers"] = self.raw_headers
+        head_sent = False
+        head_task: asyncio.Task[None] | None = None
+
+        async def send_head() -> None:
+            await send(start)
+
+        def release_head() -> None:  # the upstream is slow: let the client see the head now
+            nonlocal head_sent, head_task
+            if not head_sent:
+                head_sent = True
+                head_task = loop.create_task(send_head())
+
+        async def head_out() -> None:
+            nonlocal head_sent, head_task
+            if not head_sent:
+                head_sent = True
+                timer.cancel()
+                await send(start)
+            elif head_task is not None:
+                await head_task
+                head_task = None
+
+        timer = loop.call_later(HEAD_HOLD_S, release_head)
+        try:
+            async for chunk in self.body_iterator:
+                await head_out()
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await head_out()
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            timer.cancel()
+            if head_task is not None:
+                head_task.cancel()
 
 
 def response_headers(call: Call, opened: Opened) -> Mapping[str, str]:
