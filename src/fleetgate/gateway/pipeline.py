@@ -122,9 +122,28 @@ class RelayResponse(StreamingResponse):
         self._on_exit = on_exit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Stream from the request's own task; a small watcher task cancels it when the client
+        disconnects (no task group, no task hop before the first byte)."""
+        streaming = asyncio.current_task()
+        assert streaming is not None
+        gone = False
+
+        async def watch_for_disconnect() -> None:
+            nonlocal gone
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone = True
+            streaming.cancel()
+
+        watcher = asyncio.get_running_loop().create_task(watch_for_disconnect())
         try:
-            await super().__call__(scope, receive, send)
+            await self.stream_response(send)
+        except asyncio.CancelledError:
+            if not gone:
+                raise
+            streaming.uncancel()  # the client left: the stream ends here, quietly
         finally:
+            watcher.cancel()
             self._on_exit()
 
     async def stream_response(self, send: Send) -> None:
