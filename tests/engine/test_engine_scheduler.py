@@ -52,7 +52,7 @@ async def consume(scheduler: BatchScheduler, prompt: int, output: int) -> list[i
     return seen
 
 
-def test_steps_charge_prefill_and_decode_and_admit_fifo_up_to_max_batch() -> None:
+def test_prefill_steps_yield_first_tokens_and_admission_is_fifo_up_to_max_batch() -> None:
     async def scenario() -> tuple[list[list[int]], list[tuple[float, int, int]]]:
         scheduler, log = make_scheduler(FakeTimer(max_batch=2))
         results = await asyncio.gather(*(consume(scheduler, 10, 2) for _ in range(3)))
@@ -62,10 +62,36 @@ def test_steps_charge_prefill_and_decode_and_admit_fifo_up_to_max_batch() -> Non
     results, steps = asyncio.run(scenario())
     assert results == [[1, 2], [1, 2], [1, 2]]
     assert steps == [
-        (0.01 + 0.01 + 0.02 + 20 / 1e6, 2, 1),  # A and B admitted: two prefills + a decode
+        (0.01 + 0.01, 2, 1),  # A and B admitted: their prefills yield their first tokens
         (0.02 + 22 / 1e6, 2, 1),  # A and B decode their second token and finish
-        (0.01 + 0.01 + 10 / 1e6, 1, 0),  # C admitted once the batch has room
+        (0.01, 1, 0),  # C admitted once the batch has room: its prefill alone
         (0.01 + 11 / 1e6, 1, 0),
+    ]
+
+
+def test_a_prefill_step_stalls_the_running_batch() -> None:
+    async def scenario() -> tuple[list[list[int]], list[tuple[float, int, int]]]:
+        log = StepLog()
+        later: list[asyncio.Task[list[int]]] = []
+
+        async def sleep(seconds: float) -> None:
+            if not later:  # B arrives during A's prefill
+                later.append(asyncio.create_task(consume(scheduler, 20, 2)))
+            await log.sleep(seconds)
+
+        scheduler = log.scheduler = BatchScheduler(FakeTimer(max_batch=4), sleep=sleep)
+        first = await consume(scheduler, 10, 3)
+        second = await later[0]
+        await scheduler.aclose()
+        return [first, second], log.steps
+
+    results, steps = asyncio.run(scenario())
+    assert results == [[1, 2, 3], [1, 2]]
+    assert steps == [
+        (0.01, 1, 0),  # A's prefill yields its first token
+        (0.02, 2, 0),  # B's prefill: A waits, producing nothing
+        (0.02 + (11 + 21) / 1e6, 2, 0),  # A's second token, B's second and last
+        (0.01 + 12 / 1e6, 1, 0),  # A's third and last
     ]
 
 

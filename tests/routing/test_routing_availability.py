@@ -5,8 +5,17 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from fleetgate.routing.availability import AvailabilityTracker, RollingRatio, burn_rate, nines
+from fleetgate.routing.availability import (
+    AvailabilityTracker,
+    RollingRatio,
+    WindowGroup,
+    bucket_end,
+    burn_rate,
+    nines,
+)
 from fleetgate.routing.config import AvailabilitySettings
 
 
@@ -78,3 +87,50 @@ def test_tracker_scopes_and_report() -> None:
     perfect = next(d for d in tracker.snapshot(50.0, "pool") if d["id"] == "p2")
     assert perfect["nines"] is None and perfect["perfect"] is True
     assert all(d["scope"] == "pool" for d in tracker.snapshot(50.0, "pool"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["record", "read"]),
+            st.integers(0, 80).map(lambda quarter: quarter / 4.0),
+            st.booleans(),
+        ),
+        max_size=60,
+    ),
+    start=st.sampled_from([0.0, 1.78e9, 1.78e9 + 0.1]),  # epoch seconds round
+)
+def test_window_group_counts_exactly_as_separate_windows(
+    steps: list[tuple[str, float, bool]], start: float
+) -> None:
+    """Gathering records below the next bucket boundary changes no count, whatever the times
+    (late records and reads included)."""
+    shapes = ((4.0, 4), (30.0, 6), (100.0, 10))
+    group = WindowGroup(tuple(RollingRatio(w, b) for w, b in shapes))
+    separate = [RollingRatio(w, b) for w, b in shapes]
+    clock = start
+    for kind, offset, ok in steps:  # in any order: late records count into the newest bucket
+        now = start + offset
+        clock = max(clock, now)
+        if kind == "record":
+            group.record(ok, now)
+            for window in separate:
+                window.record(ok, now)
+        else:
+            group.flush()
+            for mine, theirs in zip(group.windows, separate, strict=True):
+                assert mine.counts(now) == theirs.counts(now)
+    group.flush()
+    for mine, theirs in zip(group.windows, separate, strict=True):
+        assert mine.counts(clock) == theirs.counts(clock)
+
+
+@given(
+    bucket=st.integers(0, 10**9),
+    width=st.sampled_from([0.1, 0.5, 1.0, 5.0, 60.0, 1440.0, 1 / 3]),
+)
+def test_bucket_end_is_the_exact_boundary(bucket: int, width: float) -> None:
+    end = bucket_end(bucket, width)
+    assert math.floor(end / width) > bucket
+    assert math.floor(math.nextafter(end, -math.inf) / width) <= bucket

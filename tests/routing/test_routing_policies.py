@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from routing_helpers import make_settings, pool, request, site
 
 from fleetgate.routing.backends import Backend
@@ -18,6 +22,8 @@ from fleetgate.routing.policies import (
     latency_aware,
     least_in_flight,
     least_outstanding_tokens,
+    lowest_of_few,
+    lowest_of_many,
     power_of_two,
     round_robin,
 )
@@ -214,3 +220,25 @@ def test_build_policy_configures_affinity() -> None:
     assert build_policy("round_robin", routing) is round_robin
     with pytest.raises(KeyError, match="unknown routing policy"):
         build_policy("nope", routing)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    scores=st.lists(
+        st.sampled_from([0.0, -0.0, 0.5, 1.0, 2.5, math.inf, -math.inf, math.nan]),
+        min_size=1,
+        max_size=16,
+    ),
+    seed=st.integers(0, 100),
+)
+def test_lowest_of_few_answers_and_draws_as_lowest_of_many(scores: list[float], seed: int) -> None:
+    array = np.array(scores)
+    few_rng, many_rng = random.Random(seed), random.Random(seed)
+    try:
+        expected = lowest_of_many(array, many_rng)
+    except ValueError:  # NaN lowest: no tie to draw from, whichever way it is found
+        with pytest.raises(ValueError):
+            lowest_of_few(array, few_rng)
+        return
+    assert lowest_of_few(array, few_rng) == expected
+    assert few_rng.random() == many_rng.random()  # the same draws were made

@@ -176,3 +176,73 @@ def test_no_request_lands_outside_its_tenants_policy(
         if backend.dedicated_to:
             assert tenant_id in backend.dedicated_to
         fleet.begin(backend.id, 20, 0.0)
+
+
+def _outcome(router: Router, request: RouteRequest, tenant: Any, now: float, seed: int) -> Any:
+    try:
+        decision = router.decide(request, tenant, now, random.Random(seed))
+    except (NoAllowedPool, Overloaded) as exc:
+        return type(exc).__name__, exc.message
+    return decision.backend.id, decision.tier, decision.routable, decision.open, decision.serving
+
+
+STEPS = ["decide", "decide", "decide", "metrics", "metrics", "probe", "drain", "trip", "begin",
+         "finish", "time"]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    shape=st.lists(st.lists(st.integers(1, 3), min_size=1, max_size=2), min_size=1, max_size=3),
+    dedicated=st.booleans(),
+    policy=names(POLICY_NAMES),
+    steps=st.lists(
+        st.tuples(names(STEPS), st.integers(0, 50), st.floats(0, 1)), min_size=20, max_size=80
+    ),
+)
+def test_kept_masks_decide_as_a_fresh_router(
+    shape: list[list[int]], dedicated: bool, policy: str, steps: list[tuple[str, int, float]]
+) -> None:
+    """A router that keeps steps 3-5 between decisions decides exactly as one that does not,
+    over state changes, metrics going stale, and the clock moving both ways."""
+    sites = [
+        {"id": f"s{s}", "provider": "aws", "owner": "lab", "location": "dublin-ie",
+         "power_mw": 1, "pools": [
+             {"id": f"p{s}-{p}", "gpu": "h100", "model": "m", "gpus": 8,
+              "dedicated_to": ["a"] if dedicated and p == 0 else [],
+              "backends": [{"url": f"http://127.0.0.1:{9000 + n}"} for n in range(count)]}
+             for p, count in enumerate(pools)]}
+        for s, pools in enumerate(shape)
+    ]  # fmt: skip
+    raw = {
+        "models": [{"id": "m", "family": "f"}],
+        "tenants": [{"id": "a"}, {"id": "b", "placement": {"deny_providers": ["gcp"]}}],
+        "routing": {"default": policy, "saturation": {"max_waiting": 50},
+                    "priority": {"saturation_share": {0: 0.5, 2: 0.9}}},
+        "sites": sites,
+    }  # fmt: skip
+    settings_ = settings_from_mapping(raw)
+    fleet = FleetState.from_settings(settings_, random.Random(0))
+    router = Router(settings_, fleet)
+    now = 100.0
+    for kind, number, level in steps:
+        backend = fleet.backends[number % len(fleet.backends)].id
+        if kind == "decide":
+            tenant = [*settings_.tenants, None][min(int(level * 3), 2)]
+            request = RouteRequest(tenant.id if tenant else None, "m", 10, 10, "k", number % 3)
+            expected = _outcome(Router(settings_, fleet), request, tenant, now, number)
+            assert _outcome(router, request, tenant, now, number) == expected
+        elif kind == "metrics":
+            fleet.record_metrics(backend, 100 * level, 1, level, now - 10 * level)
+        elif kind == "probe":
+            for _ in range(fleet.routing.probes.unhealthy_after):
+                fleet.probe_result(backend, level > 0.5, now)
+        elif kind == "drain":
+            (fleet.drain if level > 0.5 else fleet.undrain)("backend", backend, now)
+        elif kind == "trip":
+            fleet.trip(backend, now)
+        elif kind == "begin":
+            fleet.begin(backend, 100, now)
+        elif kind == "finish":
+            fleet.finish(backend, ok=level > 0.3, tokens=100, now=now)
+        else:
+            now += 20 * level - 8  # forward, sometimes back

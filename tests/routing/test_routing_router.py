@@ -186,3 +186,23 @@ def test_each_configured_policy_routes() -> None:
             decision = _decide(router, "t2", affinity_key=f"k{n % 3}")
             assert decision.policy == name and decision.backend.owner != "spacex"
             fleet.begin(decision.backend.id, 10, 0.0)
+
+
+def test_kept_masks_follow_the_fleet_and_the_clock() -> None:
+    """Steps 3-5 kept between decisions are redone when a backend's metrics change, go stale
+    or (the clock going back) fresh again, and when a backend stops being routable."""
+    fleet, router = make_router(_settings())
+    fleet.record_metrics("colossus#0", waiting=100, running=1, kv_usage=0.1, now=0.0)
+
+    def open_at(now: float) -> int:
+        return router.decide(request("t1"), router.settings.tenant("t1"), now,
+                             random.Random(1)).open  # fmt: skip
+
+    everyone = open_at(0.0) + 1  # colossus#0 is saturated while its metrics are fresh
+    assert open_at(4.0) == everyone - 1
+    assert open_at(6.0) == everyone  # stale after 5 s: unknown, never saturated
+    assert open_at(4.0) == everyone - 1  # the clock went back: fresh again
+    fleet.record_metrics("colossus#0", waiting=0, running=1, kv_usage=0.1, now=4.0)
+    assert open_at(4.0) == everyone
+    fleet.drain("backend", "colossus#1", 4.0)
+    assert open_at(4.0) == everyone - 1

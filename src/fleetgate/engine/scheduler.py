@@ -1,9 +1,11 @@
 """Continuous batching for the simulated engine: a FIFO queue, a running batch, one step loop.
 
-Each step admits waiting sequences (FIFO, while the batch has room and their KV reservation fits),
-charges their prefill, then produces one token for every running sequence; the step lasts
-`prefill_seconds` of the admitted prompts plus `decode_step_seconds(batch, kv_tokens)` of the
-`StepTimer`. Finished or cancelled sequences free their KV at once. `InstantTokens` is the
+Each step first admits waiting sequences (FIFO, while the batch has room and their KV reservation
+fits). A step that admits some is their prefill: it lasts `prefill_seconds` of the admitted prompts
+and yields each one's first token, while the running batch waits (vLLM's scheduler without chunked
+prefill, and the simulator's replica, `fleetgate.sim.replica`). Any other step decodes one token
+for every running sequence and lasts `decode_step_seconds(batch, kv_tokens)` of the `StepTimer`.
+Finished or cancelled sequences free their KV at once. `InstantTokens` is the
 zero-time stand-in used by `--instant`: it skips the scheduler and hands out every token at once.
 """
 
@@ -165,17 +167,22 @@ class BatchScheduler:
             raise
 
     async def step(self) -> float:
-        """Run one scheduler step and return how long it lasted (simulated seconds)."""
-        admitted = self._admit()
-        duration = sum(self._timer.prefill_seconds(seq.prompt_tokens) for seq in admitted)
-        kv_context = sum(seq.kv_context for seq in self._running)
-        if self._running:
-            duration += self._timer.decode_step_seconds(len(self._running), kv_context)
+        """Run one scheduler step and return how long it lasted (simulated seconds): the prefill
+        of the sequences it admits (each gets its first token), else one decode step."""
+        producing = self._admit()
+        if producing:
+            duration = sum(self._timer.prefill_seconds(seq.prompt_tokens) for seq in producing)
+        else:
+            producing = list(self._running)
+            kv_context = sum(seq.kv_context for seq in producing)
+            duration = (
+                self._timer.decode_step_seconds(len(producing), kv_context) if producing else 0.0
+            )
         if duration > 0:
             await self._sleep(duration)
         else:
             await asyncio.sleep(0)
-        self._produce_one_token_each()
+        self._produce_one_token_each(producing)
         return duration
 
     def _admit(self) -> list[Sequence]:
@@ -192,8 +199,10 @@ class BatchScheduler:
             admitted.append(head)
         return admitted
 
-    def _produce_one_token_each(self) -> None:
-        for sequence in list(self._running):
+    def _produce_one_token_each(self, sequences: list[Sequence]) -> None:
+        for sequence in sequences:
+            if sequence.state != "running":  # cancelled (or failed) during the step
+                continue
             sequence.produced += 1
             if sequence.produced >= sequence.output_tokens:
                 self._release(sequence)

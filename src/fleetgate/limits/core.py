@@ -40,6 +40,10 @@ def peak_factor_at(rule: Rule, now: float) -> float:
     return 1.0
 
 
+_new = tuple.__new__
+"""Builds a NamedTuple from a tuple, skipping its generated `__new__` (hot paths)."""
+
+
 class _View(NamedTuple):
     """One rule at `now` before charging: capacity, used, window start and end, fit and wait."""
 
@@ -60,23 +64,27 @@ def _bucket_view(rule: Rule, state: Mapping[str, float], cost: float, now: float
         ts = state.get(rule.field_b, now)
         level = stored if now <= ts else min(capacity, stored + (now - ts) * rule.rate)
     if level >= (cost if cost > 1.0 else 1.0):
-        return _View(capacity, capacity - level, now, None, True, 0.0)
+        return _new(_View, (capacity, capacity - level, now, None, True, 0.0))
     wait = buckets.wait_for(level, cost, capacity, rule.rate)
-    return _View(capacity, capacity - level, now, None, False, wait)
+    return _new(_View, (capacity, capacity - level, now, None, False, wait))
 
 
 def _window_span(
     rule: Rule, state: Mapping[str, float], now: float, starting: bool
 ) -> tuple[float, float | None, bool]:
     """(start, end, running) of the window a request at `now` belongs to."""
-    if rule.kind == "session":
+    kind = rule.kind
+    if kind == "session":
         stored = state.get(rule.field_a)
-        running = windows.session_running(stored, rule.period, now)
-        if not running and not starting:
+        period = rule.period
+        if windows.session_running(stored, period, now):
+            assert stored is not None  # for the type checker: a running window has a start
+            return stored, stored + period, True  # `session_start` of a running window
+        if not starting:
             return now, None, False
-        start = windows.session_start(stored, rule.period, rule.floor_to_hour, now)
-        return start, start + rule.period, running
-    if rule.kind == "fixed":
+        start = windows.session_start(None, period, rule.floor_to_hour, now)
+        return start, start + period, False
+    if kind == "fixed":
         start = windows.fixed_start(rule.period, rule.phase, now)
         return start, start + rule.period, state.get(rule.field_a) == start
     start, end = windows.month_bounds(now)
@@ -91,17 +99,17 @@ def _window_view(
     now: float,
     starting: bool,
 ) -> _View:
-    capacity = rule.capacity * multiplier_of(rule, multipliers)
+    factor = 1.0  # `multiplier_of`, inline
+    for key in rule.multiplier_keys:
+        factor *= multipliers.get(key, 1.0)
+    capacity = rule.capacity * factor
     start, end, running = _window_span(rule, state, now, starting)
     used = state.get(rule.field_b, 0.0) if running else 0.0
-    ok = used < capacity and used + cost <= capacity
-    if ok:
-        wait = 0.0
-    elif cost > capacity or end is None:
-        wait = math.inf
-    else:
-        wait = max(0.0, end - now)
-    return _View(capacity, used, start, end, ok, wait)
+    if used < capacity and used + cost <= capacity:
+        return _new(_View, (capacity, used, start, end, True, 0.0))
+    if cost > capacity or end is None:
+        return _new(_View, (capacity, used, start, end, False, math.inf))
+    return _new(_View, (capacity, used, start, end, False, max(0.0, end - now)))
 
 
 def _view(
@@ -118,16 +126,16 @@ def _view(
 
 
 def _status(rule: Rule, view: _View, charged: float, now: float) -> RuleStatus:
-    used = view.used + charged
-    remaining = view.capacity - used
+    capacity, used, _start, end, fits, wait = view
+    used += charged
     if rule.kind != "bucket":
-        reset_at = view.end
+        reset_at = end
     elif used > 0 and rule.rate > 0:
         reset_at = now + used / rule.rate
     else:
         reset_at = now
-    fits = view.fits if charged == 0 else True
-    return RuleStatus(rule.limit, view.capacity, remaining, used, reset_at, fits, view.wait)
+    fits = fits if charged == 0 else True
+    return _new(RuleStatus, (rule.limit, capacity, capacity - used, used, reset_at, fits, wait))
 
 
 def _evaluate(
@@ -194,6 +202,20 @@ def _refused(
     )
 
 
+def _charge(
+    i: int, rule: Rule, view: _View, amount: float, factor: float, now: float, updates: State
+) -> Charge:
+    """Charge `amount` to rule `i`: its new state into `updates`, and the charge to settle."""
+    if rule.kind == "bucket":
+        updates[rule.field_a] = view.capacity - view.used - amount
+        updates[rule.field_b] = now
+        return _new(Charge, (i, amount, factor, 0.0))
+    start = view.start
+    updates[rule.field_a] = start
+    updates[rule.field_b] = view.used + amount
+    return _new(Charge, (i, amount, factor, start))
+
+
 def decide(
     rules: Sequence[Rule],
     state: Mapping[str, float],
@@ -202,28 +224,79 @@ def decide(
     now: float,
 ) -> Decision:
     """Admit a request of `costs` at `now` against every rule, or refuse it consuming nothing."""
+    updates: State = {}
+    charges = []
+    statuses = []
+    shadow_refused = []
+    for i, rule in enumerate(rules):  # one pass while nothing blocks (the common case)
+        factor = peak_factor_at(rule, now) if rule.peak_spans else 1.0
+        amount = getattr(costs, rule.dimension) * factor
+        if rule.kind == "bucket":
+            view = _bucket_view(rule, state, amount, now)
+        else:
+            view = _window_view(rule, state, multipliers, amount, now, True)
+        if view.fits and not rule.overage:  # charged: every rule that fits, but extra usage
+            charges.append(_charge(i, rule, view, amount, factor, now, updates))
+            statuses.append(_status(rule, view, amount, now))
+            continue
+        if not view.fits:
+            if rule.shadow:
+                shadow_refused.append(i)
+            elif not rule.overage:
+                return _blocked(rules, state, multipliers, costs, now)
+        statuses.append(_status(rule, view, 0.0, now))
+    return _new(
+        Decision,
+        (
+            True,
+            tuple(statuses),
+            tuple(charges),
+            updates,
+            0.0,
+            (),
+            tuple(shadow_refused),
+            False,
+            now,
+        ),
+    )
+
+
+def _blocked(
+    rules: Sequence[Rule],
+    state: Mapping[str, float],
+    multipliers: Mapping[str, float],
+    costs: Costs,
+    now: float,
+) -> Decision:
+    """`decide` when a rule blocks: refused, or admitted on extra usage."""
     amounts, factors, views, blocking, shadow_refused = _evaluate(
         rules, state, multipliers, costs, now
     )
     charged, on_overage = _choose_charged(rules, views, blocking)
-    if blocking and not on_overage:
+    if not on_overage:
         return _refused(rules, views, blocking, shadow_refused, now)
+    return _on_extra_usage(rules, views, amounts, factors, charged, blocking, shadow_refused, now)
+
+
+def _on_extra_usage(
+    rules: Sequence[Rule],
+    views: Sequence[_View],
+    amounts: Sequence[float],
+    factors: Sequence[float],
+    charged: Sequence[int],
+    blocking: Sequence[int],
+    shadow_refused: Sequence[int],
+    now: float,
+) -> Decision:
+    """An admission on extra usage: plan windows block, `charged` (overage first) pay."""
     updates: State = {}
     charges = []
     charged_amounts = [0.0] * len(rules)
     for i in charged:
-        rule, view, amount = rules[i], views[i], amounts[i]
-        charged_amounts[i] = amount
-        if rule.kind == "bucket":
-            updates[rule.field_a] = view.capacity - view.used - amount
-            updates[rule.field_b] = now
-            charges.append(Charge(i, amount, factors[i], 0.0))
-        else:
-            updates[rule.field_a] = view.start
-            updates[rule.field_b] = view.used + amount
-            charges.append(Charge(i, amount, factors[i], view.start))
+        charged_amounts[i] = amounts[i]
+        charges.append(_charge(i, rules[i], views[i], amounts[i], factors[i], now, updates))
     statuses = tuple(
-        _status(rule, views[i], charged_amounts[i], now) for i, rule in enumerate(rules)
+        [_status(rule, views[i], charged_amounts[i], now) for i, rule in enumerate(rules)]
     )
     return Decision(
         True,
@@ -233,20 +306,17 @@ def decide(
         0.0,
         tuple(blocking),
         tuple(shadow_refused),
-        on_overage,
+        True,
         now,
     )
 
 
-def _settle_bucket(rule: Rule, state: Mapping[str, float], delta: float, now: float) -> float:
+def _bucket_level(rule: Rule, state: Mapping[str, float], now: float) -> float:
+    """The level of a bucket at `now`, refilled since it was stored (full when never used)."""
     stored = state.get(rule.field_a)
     if stored is None:
-        level = rule.capacity
-    else:
-        level = buckets.level_at(
-            stored, state.get(rule.field_b, now), rule.capacity, rule.rate, now
-        )
-    return buckets.refund(level, -delta, rule.capacity) if delta else level
+        return rule.capacity
+    return buckets.level_at(stored, state.get(rule.field_b, now), rule.capacity, rule.rate, now)
 
 
 def settle(
@@ -259,26 +329,26 @@ def settle(
     """Replace each charge of an admission by the actual cost of the request."""
     updates: State = {}
     adjustments: list[float] = []
-    for charge in charges:
-        rule = rules[charge.rule_index]
-        delta = actual.of(rule.dimension) * charge.factor - charge.amount
+    for index, amount, factor, period_start in charges:
+        rule = rules[index]
+        delta = getattr(actual, rule.dimension) * factor - amount
         if rule.kind == "bucket":
-            before = _bucket_view(rule, state, 0.0, now)
-            level = _settle_bucket(rule, state, delta, now)
-            updates[rule.field_a] = level
+            capacity = rule.capacity
+            level = _bucket_level(rule, state, now)
+            settled = buckets.refund(level, -delta, capacity) if delta else level
+            updates[rule.field_a] = settled
             updates[rule.field_b] = max(now, state.get(rule.field_b, now))
-            adjustments.append((rule.capacity - before.used) - level)
+            adjustments.append((capacity - (capacity - level)) - settled)  # as the Lua script
             continue
-        start, _end, running = _window_span(rule, state, now, starting=True)
+        start, _end, running = _window_span(rule, state, now, True)
         used = state.get(rule.field_b, 0.0) if running else 0.0
-        same_window = running and start == charge.period_start
-        change = delta if same_window else max(0.0, delta)
+        change = delta if running and start == period_start else max(0.0, delta)
         new_used = max(0.0, used + change)
         if new_used != used:
             updates[rule.field_a] = start
             updates[rule.field_b] = new_used
         adjustments.append(new_used - used)
-    return Settlement(updates, tuple(adjustments), now)
+    return _new(Settlement, (updates, tuple(adjustments), now))
 
 
 def snapshot(

@@ -67,9 +67,11 @@ class Rule:
         object.__setattr__(self, "field_b", f"{self.id}:{'ts' if bucket else 'used'}")
 
 
-@dataclass(frozen=True, slots=True)
-class Costs:
-    """What one request costs in each dimension (estimated at admission, actual at settlement)."""
+class Costs(NamedTuple):
+    """What one request costs in each dimension (estimated at admission, actual at settlement).
+
+    Like the other per-request values here, a NamedTuple: immutable, and cheaper to build than
+    a frozen dataclass (several are built for every request)."""
 
     requests: float = 0.0
     input_tokens: float = 0.0
@@ -121,8 +123,7 @@ class Charge(NamedTuple):
     period_start: float
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """The outcome of one admission: statuses align with the rules given."""
 
     admitted: bool
@@ -136,8 +137,7 @@ class Decision:
     now: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class Settlement:
+class Settlement(NamedTuple):
     """The outcome of settling one reservation: state updates and per-rule net adjustments.
 
     `adjustments[i]` is the change applied to charge i (positive: more charged; negative: a

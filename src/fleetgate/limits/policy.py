@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from fleetgate.limits.catalog import Catalog
 from fleetgate.limits.config import LimitsSettings, PlanSettings, TierSettings, WorkspaceLimits
@@ -26,11 +26,13 @@ FIVE_HOURS = 5 * 3600.0
 SEVEN_DAYS = 7 * 86400.0
 SPAN_DAYS = 8
 REFRESH_SECONDS = 86400.0
+WINDOW_RULES_KEPT = 10_000
+"""Distinct plan window rules kept for reuse (accounts share them: 168 weekly phases)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Demand:
-    """What a request asks for, as the API shell knows it before calling upstream."""
+class Demand(NamedTuple):
+    """What a request asks for, as the API shell knows it before calling upstream (a NamedTuple:
+    immutable, and cheaper to build than a frozen dataclass)."""
 
     endpoint: str
     model_family: str
@@ -78,6 +80,9 @@ class Policy:
         self.schedule = peak_schedule(limits)
         self._shadow = frozenset(limits.shadow)
         self._rules: dict[tuple[str, str, str], tuple[float, tuple[Rule, ...]]] = {}
+        self._windows: dict[tuple[object, ...], Rule] = {}  # equal windows share one Rule
+        self._reserves_output = limits.reserves_output
+        self._weights: dict[str, tuple[float, float, float, float]] = {}
 
     # ------------------------------------------------------------------ who
 
@@ -125,6 +130,24 @@ class Policy:
         multiplier_keys: tuple[str, ...] = (),
         phase: float = 0.0,
         floor_to_hour: bool = False,
+    ) -> Rule:
+        key = (name, kind, budget, spans, multiplier_keys, phase, floor_to_hour)
+        made = self._windows.get(key)
+        if made is None:
+            if len(self._windows) >= WINDOW_RULES_KEPT:
+                self._windows.clear()
+            made = self._windows[key] = self._new_window(*key)
+        return made
+
+    def _new_window(
+        self,
+        name: str,
+        kind: RuleKind,
+        budget: float,
+        spans: tuple[tuple[float, float], ...],
+        multiplier_keys: tuple[str, ...],
+        phase: float,
+        floor_to_hour: bool,
     ) -> Rule:
         base = "five_hour" if name == "five_hour" else "seven_day"
         metered = bool(spans) and kind != "month" and base in self.limits.peak.windows
@@ -287,10 +310,16 @@ class Policy:
         row = self.catalog.tier_row(who.tier, family)
         return row is not None and row[1].cache_reads_count
 
+    def _weights_of(self, family: str) -> tuple[float, float, float, float]:
+        """Cost units per (input, cache write, cache read, output) token of `family`."""
+        w = self.catalog.weights_for(family)
+        weights = self._weights[family] = (w.input, w.cache_write, w.cache_read, w.output)
+        return weights
+
     def costs(self, who: TenantLimits, demand: Demand) -> Costs:
         """What `demand` reserves at admission."""
-        output = demand.max_output_tokens if self.limits.reserves_output else 0
-        return self._costs(
+        output = demand.max_output_tokens if self._reserves_output else 0
+        return self.costs_of(
             who,
             demand.model_family,
             demand.estimated_input_tokens,
@@ -301,7 +330,7 @@ class Policy:
 
     def actual_costs(self, who: TenantLimits, demand: Demand, usage: Usage) -> Costs:
         """What a request really cost: exactly the usage given (partial usage included)."""
-        return self._costs(
+        return self.costs_of(
             who,
             demand.model_family,
             usage.input_tokens,
@@ -310,13 +339,16 @@ class Policy:
             usage.output_tokens,
         )
 
-    def _costs(
+    def costs_of(
         self, who: TenantLimits, family: str, fresh: int, written: int, read: int, output: int
     ) -> Costs:
-        input_tokens = fresh + written + (read if self._cache_reads_count(who, family) else 0)
-        units = 0.0
-        if who.kind == "plan":
-            w = self.catalog.weights_for(family)
-            units = fresh * w.input + written * w.cache_write + read * w.cache_read
-            units += output * w.output
+        """What `fresh` input, `written` and `read` cache and `output` tokens of `family` cost."""
+        input_tokens = fresh + written
+        if read and who.tier is not None and self._cache_reads_count(who, family):
+            input_tokens += read
+        if who.kind != "plan":
+            return Costs(1.0, float(input_tokens), float(output), 0.0)
+        w_input, w_write, w_read, w_output = self._weights.get(family) or self._weights_of(family)
+        units = fresh * w_input + written * w_write + read * w_read
+        units += output * w_output
         return Costs(1.0, float(input_tokens), float(output), units)

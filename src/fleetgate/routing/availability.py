@@ -25,10 +25,12 @@ class RollingRatio:
 
     The window slides one bucket at a time, so it covers between `window_s - window_s/buckets`
     and `window_s` seconds. Updates and reads are O(1) amortized. A `now` earlier than the
-    newest bucket counts into the newest bucket (time never goes back here).
+    newest bucket counts into the newest bucket (time never goes back here). The end of the
+    newest bucket is kept as a time (`until`), so a record inside it is one comparison.
     """
 
-    __slots__ = ("_bucket_s", "_last", "_n", "_ok", "_sum_ok", "_sum_total", "_total", "window_s")
+    __slots__ = ("_bucket_s", "_last", "_n", "_newest", "_ok", "_sum_ok", "_sum_total", "_total",
+                 "until", "window_s")  # fmt: skip
 
     def __init__(self, window_s: float, buckets: int = 60) -> None:
         if window_s <= 0 or buckets <= 0:
@@ -39,35 +41,46 @@ class RollingRatio:
         self._ok = [0] * buckets
         self._total = [0] * buckets
         self._last: int | None = None
+        self._newest = 0
+        self.until = -math.inf
+        """Records before this time fall in the newest bucket (nothing slides)."""
         self._sum_ok = 0
         self._sum_total = 0
 
     def _slot(self, now: float) -> int:
         bucket = math.floor(now / self._bucket_s)
-        if self._last is None:
-            self._last = bucket
-        elif bucket > self._last:
-            for step in range(1, min(bucket - self._last, self._n) + 1):
-                slot = (self._last + step) % self._n
+        last = self._last
+        if last is not None and bucket <= last:
+            return self._newest
+        if last is not None:
+            for step in range(1, min(bucket - last, self._n) + 1):
+                slot = (last + step) % self._n
                 self._sum_ok -= self._ok[slot]
                 self._sum_total -= self._total[slot]
                 self._ok[slot] = 0
                 self._total[slot] = 0
-            self._last = bucket
-        return self._last % self._n
+        self._last = bucket
+        self._newest = bucket % self._n
+        self.until = bucket_end(bucket, self._bucket_s)
+        return self._newest
 
     def record(self, ok: bool, now: float, count: int = 1) -> None:
         """Count `count` attempts that succeeded (`ok`) or failed at `now`."""
-        last = self._last
-        if last is not None and math.floor(now / self._bucket_s) <= last:
-            slot = last % self._n  # the newest bucket: nothing slides (the common case)
-        else:
-            slot = self._slot(now)
+        slot = self._newest if now < self.until else self._slot(now)
         self._total[slot] += count
         self._sum_total += count
         if ok:
             self._ok[slot] += count
             self._sum_ok += count
+
+    def add(self, successes: int, attempts: int) -> None:
+        """Count attempts made before `until` into the newest bucket (no time given: nothing
+        slides); for a `WindowGroup` writing what it gathered."""
+        slot = self._newest
+        self._total[slot] += attempts
+        self._sum_total += attempts
+        self._ok[slot] += successes
+        self._sum_ok += successes
 
     def counts(self, now: float) -> tuple[int, int]:
         """(successes, attempts) in the window ending at `now`."""
@@ -78,6 +91,59 @@ class RollingRatio:
         """Success ratio in the window, or None when nothing was attempted."""
         ok, total = self.counts(now)
         return ok / total if total else None
+
+
+def bucket_end(bucket: int, width: float) -> float:
+    """The first time `t` with ``floor(t / width) > bucket``: exactly, in floating point (float
+    division is monotonic, so every earlier time lies in `bucket` or before)."""
+    end = (bucket + 1) * width
+    below = math.nextafter(end, -math.inf)
+    while math.floor(below / width) > bucket:
+        end, below = below, math.nextafter(below, -math.inf)
+    while math.floor(end / width) <= bucket:
+        end = math.nextafter(end, math.inf)
+    return end
+
+
+class WindowGroup:
+    """The windows of one scope (e.g. 5 min, 1 h and 1 day of one backend), recorded together.
+
+    Records that fall before every window's next bucket boundary (`until`) land in the newest
+    bucket of every window, so they are only counted here (one comparison and two additions)
+    and written to the windows when a boundary is crossed or before a read (`flush`): exactly
+    what recording each into every window would give.
+    """
+
+    __slots__ = ("ok", "total", "until", "windows")
+
+    def __init__(self, windows: tuple[RollingRatio, ...]) -> None:
+        self.windows = windows
+        self.ok = 0
+        self.total = 0
+        self.until = -math.inf
+
+    def record(self, ok: bool, now: float) -> None:
+        """One attempt that succeeded (`ok`) or failed at `now`."""
+        if now < self.until:
+            self.total += 1
+            if ok:
+                self.ok += 1
+            return
+        self.record_slow(ok, now)
+
+    def record_slow(self, ok: bool, now: float) -> None:
+        """`record` for a `now` at or past `until`: flush, then record into every window."""
+        self.flush()
+        for window in self.windows:
+            window.record(ok, now)
+        self.until = min(window.until for window in self.windows)
+
+    def flush(self) -> None:
+        """Write the gathered counts to every window's newest bucket."""
+        if self.total:
+            for window in self.windows:
+                window.add(self.ok, self.total)
+            self.ok = self.total = 0
 
 
 def nines(ratio: float) -> float:
@@ -134,46 +200,55 @@ class AvailabilityTracker:
 
     def __init__(self, settings: AvailabilitySettings | None = None) -> None:
         self.settings = settings or AvailabilitySettings()
-        self._windows: dict[tuple[Scope, str], tuple[RollingRatio, ...]] = {}
-        self._attempt_windows: dict[tuple[str, str, str], tuple[RollingRatio, ...]] = {}
+        self._windows: dict[tuple[Scope, str], WindowGroup] = {}
+        self._attempt_windows: dict[tuple[str, str, str], tuple[WindowGroup, ...]] = {}
+        self._end_to_end: WindowGroup | None = None
 
-    def _ratios(self, scope: Scope, ident: str) -> tuple[RollingRatio, ...]:
+    def _group(self, scope: Scope, ident: str) -> WindowGroup:
         key = (scope, ident)
-        ratios = self._windows.get(key)
-        if ratios is None:
+        group = self._windows.get(key)
+        if group is None:
             buckets = self.settings.buckets
             ratios = tuple(RollingRatio(w, buckets) for w in self.settings.windows_s)
-            self._windows[key] = ratios
-        return ratios
+            group = self._windows[key] = WindowGroup(ratios)
+        return group
 
     def record_attempt(
         self, backend_id: str, pool_id: str, site_id: str, *, ok: bool, now: float
     ) -> None:
         """One attempt on one backend finished, successfully or not."""
         key = (backend_id, pool_id, site_id)
-        windows = self._attempt_windows.get(key)
-        if windows is None:  # the backend's, its pool's and its site's windows, in that order
-            windows = self._attempt_windows[key] = (
-                self._ratios("backend", backend_id)
-                + self._ratios("pool", pool_id)
-                + self._ratios("site", site_id)
+        groups = self._attempt_windows.get(key)
+        if groups is None:  # the backend's, its pool's and its site's windows, in that order
+            groups = self._attempt_windows[key] = (
+                self._group("backend", backend_id),
+                self._group("pool", pool_id),
+                self._group("site", site_id),
             )
-        for ratio in windows:
-            ratio.record(ok, now)
+        for group in groups:  # WindowGroup.record, inline: this runs on every attempt
+            if now < group.until:
+                group.total += 1
+                if ok:
+                    group.ok += 1
+            else:
+                group.record_slow(ok, now)
 
     def record_request(self, *, ok: bool, now: float) -> None:
         """One client request finished (after failover), successfully or not."""
-        for ratio in self._ratios("end_to_end", "all"):
-            ratio.record(ok, now)
+        group = self._end_to_end
+        if group is None:
+            group = self._end_to_end = self._group("end_to_end", "all")
+        group.record(ok, now)
 
     def report(self, now: float, scope: Scope | None = None) -> list[WindowReport]:
         """Every tracked scope (or only `scope`) over every configured window."""
         slo = self.settings.slo
         reports: list[WindowReport] = []
-        for (kind, ident), ratios in sorted(self._windows.items()):
+        for (kind, ident), group in sorted(self._windows.items()):
             if scope is not None and kind != scope:
                 continue
-            for window in ratios:
+            group.flush()
+            for window in group.windows:
                 ok, total = window.counts(now)
                 ratio = ok / total if total else None
                 reports.append(

@@ -47,11 +47,21 @@ class Backend:
 class Candidates(Sequence[Backend]):
     """An ordered subset of the fleet's backends, stored as indices into the fleet's arrays."""
 
-    __slots__ = ("_fleet_backends", "indices")
+    __slots__ = ("_fleet_backends", "_members", "indices")
 
     def __init__(self, fleet_backends: Sequence[Backend], indices: IndexArray) -> None:
         self._fleet_backends = fleet_backends
         self.indices = indices
+        self._members: tuple[Backend, ...] | None = None  # the backends, once one is asked for
+
+    @property
+    def members(self) -> tuple[Backend, ...]:
+        """The backends themselves, in order (built on first use, then kept)."""
+        members = self._members
+        if members is None:
+            backends = self._fleet_backends
+            members = self._members = tuple(backends[i] for i in self.indices.tolist())
+        return members
 
     @overload
     def __getitem__(self, position: int) -> Backend: ...
@@ -62,15 +72,13 @@ class Candidates(Sequence[Backend]):
     def __getitem__(self, position: int | slice) -> Backend | Sequence[Backend]:
         if isinstance(position, slice):
             return Candidates(self._fleet_backends, self.indices[position])
-        return self._fleet_backends[int(self.indices[position])]
+        return self.members[position]
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __iter__(self) -> Iterator[Backend]:
-        backends = self._fleet_backends
-        for index in self.indices.tolist():
-            yield backends[index]
+        return iter(self.members)
 
     def subset(self, mask: Mask) -> Candidates:
         """The candidates where `mask` (aligned with these candidates) is true, order kept."""

@@ -110,6 +110,12 @@ class FleetState:
         self._queued_deadline = [-math.inf] * count
         self.availability = AvailabilityTracker(self.routing.availability)
         self.requests_started = 0
+        self.version = 0
+        """Counts changes that can change routing masks (see `record_metrics`): a router may
+        keep masks computed at one version while it lasts, as `Router` does."""
+        self.saturation_shares = frozenset({1.0, *self.routing.priority.saturation_share.values()})
+        """The shares of the saturation thresholds that `version` watches."""
+        self._latest = -math.inf  # the latest `now` given to `refresh`
         self._by_model: dict[str, Candidates] = {}
         for model_id in dict.fromkeys(b.model_id for b in self.backends):
             members = [i for i, b in enumerate(self.backends) if b.model_id == model_id]
@@ -147,14 +153,23 @@ class FleetState:
             raise NotFound(f"no backend {backend_id!r} in this fleet")
         return position
 
+    def _position_of_unknown(self, backend_id: str) -> NotFound:
+        """What the request-lifecycle methods raise for an unknown backend (they look positions
+        up inline: they run several times per request)."""
+        return NotFound(f"no backend {backend_id!r} in this fleet")
+
     # ------------------------------------------------------------------ request lifecycle
 
     def begin(self, backend_id: str, tokens: int, now: float) -> None:
         """A request of `tokens` estimated tokens (input + max output) was sent to a backend."""
-        i = self._position(backend_id)
-        self.in_flight[i] += 1
-        self.load[i] = self.in_flight[i] / self.capacity[i]
-        self.outstanding_tokens[i] += max(tokens, 0)
+        try:
+            i = self.index[backend_id]
+        except KeyError:
+            raise self._position_of_unknown(backend_id) from None
+        in_flight = float(self.in_flight[i]) + 1.0  # Python floats: numpy scalars are slow
+        self.in_flight[i] = in_flight
+        self.load[i] = in_flight / float(self.capacity[i])
+        self.outstanding_tokens[i] = float(self.outstanding_tokens[i]) + max(tokens, 0)
         self.requests_started += 1
         breaker = self.breakers[i]
         if breaker.state != "closed":
@@ -163,7 +178,10 @@ class FleetState:
 
     def first_token(self, backend_id: str, ttft_s: float, now: float) -> None:
         """The backend produced its first token `ttft_s` after the request was sent."""
-        i = self._position(backend_id)
+        try:
+            i = self.index[backend_id]
+        except KeyError:
+            raise self._position_of_unknown(backend_id) from None
         self._ewma(self.ttft_s, self.ttft_at, i, ttft_s, now)
 
     def finish(
@@ -179,13 +197,18 @@ class FleetState:
         """A request ended; `tokens` is the count given to `begin`. `ok` is the backend's verdict
         (False: connect error, 5xx, timeout, overload). `record_outcome=False` releases the load
         without judging the backend (the client went away)."""
-        i = self._position(backend_id)
-        self.in_flight[i] = max(self.in_flight[i] - 1, 0)
-        self.load[i] = self.in_flight[i] / self.capacity[i]
-        if self.in_flight[i] == 0:  # self-healing: nothing in flight holds no tokens
-            self.outstanding_tokens[i] = 0
+        try:
+            i = self.index[backend_id]
+        except KeyError:
+            raise self._position_of_unknown(backend_id) from None
+        in_flight = max(float(self.in_flight[i]) - 1.0, 0.0)
+        self.in_flight[i] = in_flight
+        self.load[i] = in_flight / float(self.capacity[i])
+        if in_flight == 0:  # self-healing: nothing in flight holds no tokens
+            self.outstanding_tokens[i] = 0.0
         else:
-            self.outstanding_tokens[i] = max(self.outstanding_tokens[i] - max(tokens, 0), 0)
+            left = float(self.outstanding_tokens[i]) - max(tokens, 0)
+            self.outstanding_tokens[i] = max(left, 0.0)
         if itl_s is not None:
             self._ewma(self.itl_s, self.itl_at, i, itl_s, now)
         breaker = self.breakers[i]
@@ -209,6 +232,7 @@ class FleetState:
     ) -> None:
         """Engine metrics scraped from a backend (vLLM: waiting, running, KV-cache usage 0..1)."""
         i = self._position(backend_id)
+        stamp, pressure = float(self.metrics_at[i]), float(self.pressure[i])
         self.waiting[i] = max(waiting, 0.0)
         self.running[i] = max(running, 0.0)
         self.kv_usage[i] = min(max(kv_usage, 0.0), 1.0)
@@ -217,6 +241,22 @@ class FleetState:
         self.pressure[i] = max(
             self.waiting[i] / limits.max_waiting, self.kv_usage[i] / limits.max_kv_usage
         )
+        if not self._masks_unchanged(stamp, now, pressure, float(self.pressure[i])):
+            self.version += 1
+
+    def _masks_unchanged(self, stamp: float, now: float, before: float, after: float) -> bool:
+        """Whether new metrics stamped `now` (were: `stamp`, pressure `before`) leave every mask
+        a router may keep as it was: the backend counts as saturated at every watched share as
+        before, and it was fresh at `now` already, with `now` not earlier than any decision
+        (`refresh`) nor than `stamp`. Then it was fresh for every decision kept so far, and
+        stays fresh with the newer stamp wherever it was."""
+        if not (
+            stamp <= now
+            and self._latest <= now
+            and stamp >= now - self.routing.probes.stale_after_s
+        ):
+            return False
+        return all((before >= share) == (after >= share) for share in self.saturation_shares)
 
     def probe_result(self, backend_id: str, ok: bool, now: float) -> None:
         """An active health probe answered (ok) or failed; thresholds avoid flapping."""
@@ -234,26 +274,32 @@ class FleetState:
     def _ewma(
         self, values: FloatArray, stamps: FloatArray, i: int, sample: float, now: float
     ) -> None:
-        if not math.isfinite(sample) or sample < 0:
+        if not 0 <= sample < math.inf:  # negative, infinite or NaN
             return
-        old = values[i]
-        fresh = now - stamps[i] <= self.routing.latency_stale_after_s
-        alpha = self.routing.ewma_alpha
-        values[i] = sample if math.isnan(old) or not fresh else alpha * sample + (1 - alpha) * old
+        old = float(values[i])
+        routing = self.routing
+        if math.isnan(old) or not now - float(stamps[i]) <= routing.latency_stale_after_s:
+            values[i] = sample
+        else:
+            alpha = routing.ewma_alpha
+            values[i] = alpha * sample + (1 - alpha) * old
         stamps[i] = now
 
     # ------------------------------------------------------------------ health and drains
 
     def _update_routable(self, i: int, now: float) -> None:
         breaker = self.breakers[i]
-        allows = breaker.allows(now)
-        self.routable[i] = allows and self.probe_ok[i] and not self.drained[i]
+        routable = breaker.allows(now) and self.probe_ok[i] and not self.drained[i]
+        if routable != self.routable[i]:
+            self.routable[i] = routable
+            self.version += 1
         if breaker.state == "open" and self._queued_deadline[i] != breaker.reopen_at:
             self._queued_deadline[i] = breaker.reopen_at
             heapq.heappush(self._deadlines, (breaker.reopen_at, i))
 
     def refresh(self, now: float) -> None:
         """Let open breakers whose deadline passed turn half-open: O(1) when none is due."""
+        self._latest = max(self._latest, now)
         deadlines = self._deadlines
         while deadlines and deadlines[0][0] <= now:
             _, i = heapq.heappop(deadlines)

@@ -80,7 +80,7 @@ class CircuitBreaker:
 
     def record(self, ok: bool, now: float, rng: random.Random) -> bool:
         """Count one outcome; returns True when the state changed."""
-        before = self.state_at(now)
+        before = self.state if self.state != "open" else self.state_at(now)
         if before == "half_open":
             self._trials = max(self._trials - 1, 0)
             if ok:

@@ -21,11 +21,12 @@ which keeps a decision over 1,000 backends in microseconds.
 from __future__ import annotations
 
 import functools
+import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -34,13 +35,15 @@ from fleetgate.routing.config import RoutingSettings
 from fleetgate.routing.fleet import FleetView, FloatArray
 from fleetgate.routing.hashing import rendezvous_scores, stable_hash
 
+FEW_CANDIDATES = 16
+"""Up to this many candidates, the lowest score is found without numpy (same answer)."""
 LATENCY_OUTPUT_HORIZON = 256
 """Output tokens the latency-aware policy prices in (a request's first seconds of decoding)."""
 
 
-@dataclass(frozen=True, slots=True)
-class RouteRequest:
-    """What routing knows about one request."""
+class RouteRequest(NamedTuple):
+    """What routing knows about one request (a NamedTuple: immutable, and cheaper to build than
+    a frozen dataclass; one is built for every request)."""
 
     tenant_id: str | None
     model_id: str
@@ -84,18 +87,39 @@ def lowest_score(score: Score) -> Policy:
         rng: random.Random,
         now: float,
     ) -> Backend | None:
-        if not candidates:
-            return None
+        count = len(candidates)
+        if count <= 1:  # nothing to rank
+            return candidates[0] if count else None
         scores = score(view.indices_of(candidates), request, view, now)
-        first = int(scores.argmin())
-        ties = scores == scores[first]
-        count = int(np.count_nonzero(ties))
-        if count == 1:
-            return candidates[first]
-        return candidates[int(np.flatnonzero(ties)[rng.randrange(count)])]
+        if count <= FEW_CANDIDATES:
+            return candidates[lowest_of_few(scores, rng)]
+        return candidates[lowest_of_many(scores, rng)]
 
     functools.update_wrapper(choose, score)
     return choose
+
+
+def lowest_of_many(scores: FloatArray, rng: random.Random) -> int:
+    """The position of the lowest score, ties broken with `rng`."""
+    first = int(scores.argmin())
+    ties = scores == scores[first]
+    count = int(np.count_nonzero(ties))
+    if count == 1:
+        return first
+    return int(np.flatnonzero(ties)[rng.randrange(count)])
+
+
+def lowest_of_few(scores: FloatArray, rng: random.Random) -> int:
+    """`lowest_of_many` in plain Python, for a few scores (numpy's calls cost more there):
+    the same answer and the same draw. Scores with NaN go to `lowest_of_many`."""
+    values: list[float] = scores.tolist()
+    if math.isnan(sum(values)):  # NaN somewhere (or infinities of both signs)
+        return lowest_of_many(scores, rng)
+    low = min(values)
+    if values.count(low) == 1:
+        return values.index(low)
+    ties = [position for position, value in enumerate(values) if value == low]
+    return ties[rng.randrange(len(ties))]
 
 
 @lowest_score

@@ -11,6 +11,11 @@ One decision, in order (each step a vector mask over the model's backends):
      metrics went stale only when no fresh one is left; soft site avoidance for failover
   6. the model's policy ranks what is left.
 Placement is computed once per (tenant, model) and cached; the rest costs microseconds.
+Steps 3-5 depend only on what `FleetState.version` watches (routable, saturation at each
+configured share) and on which metric stamps are fresh, so for requests without failover
+exclusions their outcome is kept per (placement, share) while the version and the fresh/stale
+split of the stamps stay the same (not with a per-replica in-flight cap: that makes saturation
+depend on every request).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -72,11 +77,30 @@ class RouteDecision:
 
 
 @dataclass(frozen=True, slots=True)
+class _Open:
+    """Steps 3-5 of one decision: what the policy ranks, and the counts the decision reports.
+
+    Valid at fleet `version` while ``stale_below < now - stale_after_s <= fresh_from``: no
+    metric stamp of the candidates crosses the freshness horizon in between."""
+
+    candidates: Candidates
+    tier: str
+    routable: int
+    open: int
+    version: int
+    stale_below: float
+    fresh_from: float
+
+
+@dataclass(frozen=True, slots=True)
 class _Placed:
     policy: PlacementSettings
     candidates: Candidates
     dedicated: Mask
     has_dedicated: bool
+    serving: int
+    kept: dict[float, _Open] = field(default_factory=dict)
+    """`_Open` per saturation share, for requests without exclusions."""
 
 
 class Router:
@@ -97,6 +121,7 @@ class Router:
         self._policies: dict[str, Policy] = {n: build_policy(n, self.routing) for n in names}
         self._placed: dict[tuple[str | None, str], _Placed] = {}
         self.retry_budget = RetryBudget(self.routing.retry)
+        self._shares = dict(self.routing.priority.saturation_share)
 
     @property
     def max_attempts(self) -> int:
@@ -132,8 +157,11 @@ class Router:
         rng: random.Random,
         exclude: frozenset[str] = frozenset(),
     ) -> Backend:
-        """The backend for `request`; raises NotFound, NoAllowedPool or Overloaded."""
-        return self.decide(request, tenant, now, rng, exclude).backend
+        """The backend for `request`; raises NotFound, NoAllowedPool or Overloaded. The whole
+        decision is built only for the `on_decision` hook."""
+        if self.on_decision is not None:
+            return self.decide(request, tenant, now, rng, exclude).backend
+        return self._choose(request, tenant, now, rng, exclude, frozenset(), None)[0]
 
     def decide(
         self,
@@ -152,40 +180,111 @@ class Router:
         `first_attempt` says whether the decision counts as a client request's first attempt for
         the retry budget (default: when `exclude` is empty; a queued request asking again is not).
         """
+        chosen, name, tenant_id, placed, opened = self._choose(
+            request, tenant, now, rng, exclude, avoid_sites, first_attempt
+        )
+        decision = RouteDecision(
+            backend=chosen, policy=name, tenant_id=tenant_id, model_id=request.model_id,
+            priority=request.priority, tier=opened.tier, serving=placed.serving,
+            allowed=len(placed.candidates), routable=opened.routable, open=opened.open,
+        )  # fmt: skip
+        if self.on_decision is not None:
+            self.on_decision(decision)
+        return decision
+
+    def _choose(
+        self,
+        request: RouteRequest,
+        tenant: TenantSettings | None,
+        now: float,
+        rng: random.Random,
+        exclude: frozenset[str],
+        avoid_sites: frozenset[str],
+        first_attempt: bool | None,
+    ) -> tuple[Backend, str, str | None, _Placed, _Open]:
+        """Steps 1-6: (backend, policy name, tenant id, placement, steps 3-5)."""
         fleet = self.fleet
         fleet.refresh(now)
         if first_attempt if first_attempt is not None else not exclude:
             self.retry_budget.record_request(now)
         tenant_id = tenant.id if tenant is not None else request.tenant_id
         placed = self._placement(tenant, tenant_id, request.model_id)
+        share = self._shares.get(request.priority, 1.0)
+        routing = fleet.routing  # what `FleetState.load_masks` reads
+        if (
+            exclude
+            or avoid_sites
+            or routing.saturation.max_in_flight_per_replica is not None
+            or share not in fleet.saturation_shares
+        ):
+            opened = self._open(placed, tenant_id, request, share, now, exclude, avoid_sites)
+        else:
+            opened = self._kept(placed, tenant_id, request, share, now)
+        name = self._policy_names.get(request.model_id, self.routing.default)
+        chosen = self._policies[name](opened.candidates, request, fleet, rng, now)
+        if chosen is None:  # a policy returns None only for no candidates; they are non-empty
+            raise self._overloaded(placed.candidates.indices, request, share, now)
+        return chosen, name, tenant_id, placed, opened
+
+    def _kept(
+        self,
+        placed: _Placed,
+        tenant_id: str | None,
+        request: RouteRequest,
+        share: float,
+        now: float,
+    ) -> _Open:
+        """Steps 3-5 as kept for `share`, redone when the fleet or the clock changed them."""
+        fleet = self.fleet
+        kept = placed.kept.get(share)
+        horizon = now - fleet.routing.probes.stale_after_s
+        if (
+            kept is not None
+            and kept.version == fleet.version
+            and kept.stale_below < horizon <= kept.fresh_from
+        ):
+            return kept
+        opened = self._open(placed, tenant_id, request, share, now, frozenset(), frozenset())
+        placed.kept[share] = opened
+        return opened
+
+    def _open(
+        self,
+        placed: _Placed,
+        tenant_id: str | None,
+        request: RouteRequest,
+        share: float,
+        now: float,
+        exclude: frozenset[str],
+        avoid_sites: frozenset[str],
+    ) -> _Open:
+        """Steps 3-5 (routable, not saturated, spillover); raises when nothing is left."""
+        fleet = self.fleet
+        version = fleet.version
         idx = placed.candidates.indices
         usable = fleet.routable[idx]
         if exclude:
             tried = [fleet.index[b] for b in exclude if b in fleet.index]
-            usable = usable & ~np.isin(idx, tried)
+            excluded = np.zeros(len(fleet.backends), dtype=bool)
+            excluded[tried] = True
+            usable = usable & ~excluded[idx]
             avoid_sites = avoid_sites | {fleet.backends[i].site_id for i in tried}
-        if not np.count_nonzero(usable):
+        routable = int(np.count_nonzero(usable))
+        if not routable:
             raise NoAllowedPool(self._unhealthy(placed, tenant_id, request.model_id, exclude))
-        share = self.routing.priority.saturation_share.get(request.priority, 1.0)
         saturated, stale = fleet.load_masks(idx, now, share)
         open_ = usable & ~saturated
-        open_count = np.count_nonzero(open_)
+        open_count = int(np.count_nonzero(open_))
         if not open_count:
             raise self._overloaded(idx[usable], request, share, now)
         mask, tier = self._spillover(placed, idx, open_, stale, avoid_sites)
-        name = self._policy_names.get(request.model_id, self.routing.default)
-        chosen = self._policies[name](placed.candidates.subset(mask), request, fleet, rng, now)
-        if chosen is None:  # a policy returns None only for no candidates; mask is non-empty
-            raise self._overloaded(idx[usable], request, share, now)
-        serving = len(fleet.backends_for_model(request.model_id))
-        decision = RouteDecision(
-            backend=chosen, policy=name, tenant_id=tenant_id, model_id=request.model_id,
-            priority=request.priority, tier=tier, serving=serving, allowed=len(idx),
-            routable=int(np.count_nonzero(usable)), open=int(open_count),
+        stamps = fleet.metrics_at[idx]
+        fresh = stamps >= now - fleet.routing.probes.stale_after_s
+        return _Open(
+            placed.candidates.subset(mask), tier, routable, open_count, version,
+            float(stamps[~fresh].max()) if len(stamps) > np.count_nonzero(fresh) else -math.inf,
+            float(stamps[fresh].min()) if np.count_nonzero(fresh) else math.inf,
         )  # fmt: skip
-        if self.on_decision is not None:
-            self.on_decision(decision)
-        return decision
 
     # ------------------------------------------------------------------ steps
 
@@ -215,7 +314,9 @@ class Router:
         )
         if len(self._placed) >= PLACEMENT_CACHE_LIMIT:
             self._placed.clear()
-        placed = _Placed(policy, allowed, dedicated, bool(np.count_nonzero(dedicated)))
+        placed = _Placed(
+            policy, allowed, dedicated, bool(np.count_nonzero(dedicated)), len(serving)
+        )
         self._placed[key] = placed
         return placed
 
@@ -237,8 +338,10 @@ class Router:
             if np.count_nonzero(known):
                 mask = known
         if avoid_sites:
-            codes = [self.fleet.site_codes.get(s, -1) for s in avoid_sites]
-            elsewhere = mask & ~np.isin(self.fleet.site_of[idx], codes)
+            codes = [self.fleet.site_codes[s] for s in avoid_sites if s in self.fleet.site_codes]
+            avoided = np.zeros(len(self.fleet.site_codes), dtype=bool)
+            avoided[codes] = True
+            elsewhere = mask & ~avoided[self.fleet.site_of[idx]]
             if np.count_nonzero(elsewhere):
                 mask = elsewhere
         return mask, tier

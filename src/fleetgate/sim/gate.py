@@ -17,7 +17,6 @@ from fleetgate.limits.catalog import Catalog
 from fleetgate.limits.model import Decision, Rule, State
 from fleetgate.limits.policy import Demand, Policy, TenantLimits
 from fleetgate.settings import Settings
-from fleetgate.types import Usage
 
 
 @dataclass(slots=True)
@@ -93,14 +92,18 @@ class LimitsGate:
             state.update(decision.updates)
         return Ticket(who.key, who, demand, rules, decision)
 
-    def settle(self, ticket: Ticket | None, usage: Usage, now: float) -> None:
-        """Replace the reservation by what the request really used."""
+    def settle(
+        self, ticket: Ticket | None, fresh: int, output: int, cached: int, now: float
+    ) -> None:
+        """Replace the reservation by what the request really used: `fresh` (uncached) input,
+        `output` and `cached` (cache read) tokens, as `Policy.actual_costs` of that usage."""
         if ticket is None:
             return
         decision = ticket.decision
         if decision is None or not decision.charges:
             return
-        actual = self.policy.actual_costs(ticket.who, ticket.demand, usage)
+        actual = self.policy.costs_of(ticket.who, ticket.demand.model_family, fresh, 0, cached,
+                                      output)  # fmt: skip
         state = self.states[ticket.key]
         settlement = core.settle(ticket.rules, state, decision.charges, actual, now)
         self.settlements += 1

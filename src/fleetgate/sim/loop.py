@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 Handler = Callable[[Any], None]
+_push = heapq.heappush
 
 # Priorities for events due at the same instant: faults first (a site that fails at t serves
 # nothing at t), then completions (freeing capacity), then scrapes, then arrivals.
@@ -41,15 +42,15 @@ class EventLoop:
     def schedule(self, at: float, priority: int, handler: Handler, argument: Any = None) -> None:
         """Run `handler(argument)` at virtual time `at` (never earlier than now)."""
         now = self.now
-        heapq.heappush(self._heap, (at if at > now else now, priority, next(self._seq), handler,
-                                    argument))  # fmt: skip
+        _push(self._heap, (at if at > now else now, priority, next(self._seq), handler,
+                           argument))  # fmt: skip
 
     def after(self, delay: float, priority: int, handler: Handler, argument: Any = None) -> None:
         """Run `handler(argument)` `delay` seconds from now (`delay` >= 0)."""
         now = self.now
         at = now + delay
-        heapq.heappush(self._heap, (at if at > now else now, priority, next(self._seq), handler,
-                                    argument))  # fmt: skip
+        _push(self._heap, (at if at > now else now, priority, next(self._seq), handler,
+                           argument))  # fmt: skip
 
     @property
     def pending(self) -> int:

@@ -34,6 +34,9 @@ class Recorder:
         self.total = Outcomes()
         self.by_audience: dict[str, Outcomes] = {}
         self.by_site: dict[str, Outcomes] = {}
+        self._cells: dict[tuple[str, str], Outcomes] = {}
+        """Completions per (plan or tier, site), merged into both at the end: each latency is
+        binned once, into one histogram."""
         self.issued = 0
         self.series: list[dict[str, Any]] = []
         self.fault_log: list[dict[str, Any]] = []
@@ -66,29 +69,30 @@ class Recorder:
         if request.arrival < self.measure_from or first_token_at is None:
             return
         call = request.call
-        label = call.audience.label
-        audience = self.by_audience.get(label)
-        if audience is None:
-            audience = self.by_audience[label] = Outcomes()
-        site_id = attempt.group.backend.site_id
-        site = self.by_site.get(site_id) or self._site(site_id)
+        key = (call.audience.label, attempt.group.backend.site_id)
+        cell = self._cells.get(key)
+        if cell is None:
+            cell = self._cells[key] = Outcomes()
         ttft = first_token_at + attempt.one_way - request.arrival
-        e2e = at + attempt.one_way - request.arrival
-        good = ttft <= self.ttft_slo and (tpot is None or tpot <= self.tpot_slo)
         prompt, output = call.prompt_tokens, call.output_tokens
-        for group in (self.total, audience, site):
-            group.requests += 1
-            group.completed += 1
-            group.input_tokens += prompt
-            group.output_tokens += output
-            if good:
-                group.within_slo += 1
-                group.slo_output_tokens += output
-        # the total's histograms are merged from the plans' at the end
-        audience.ttft.add_also_to(site.ttft, ttft)
-        audience.e2e.add_also_to(site.e2e, e2e)
+        total = self.total  # counted here as it goes: the time series reads it
+        total.requests += 1
+        total.completed += 1
+        total.input_tokens += prompt
+        total.output_tokens += output
+        cell.requests += 1
+        cell.completed += 1
+        cell.input_tokens += prompt
+        cell.output_tokens += output
+        if ttft <= self.ttft_slo and (tpot is None or tpot <= self.tpot_slo):
+            total.within_slo += 1
+            total.slo_output_tokens += output
+            cell.within_slo += 1
+            cell.slo_output_tokens += output
+        cell.ttft.add(ttft)
+        cell.e2e.add(at + attempt.one_way - request.arrival)
         if tpot is not None:
-            audience.tpot.add_also_to(site.tpot, tpot)
+            cell.tpot.add(tpot)
 
     def refused(self, request: ClientRequest, limit: str) -> None:
         """A 429 the client gave up on."""
@@ -182,6 +186,13 @@ class Recorder:
         """Build the result mapping of the run."""
         seconds = sim.measured_seconds
         now = sim.loop.now
+        for (label, site_id), cell in self._cells.items():
+            audience = self.by_audience.get(label)
+            if audience is None:
+                audience = self.by_audience[label] = Outcomes()
+            audience.merge(cell)
+            self._site(site_id).merge(cell)
+        self._cells.clear()
         for group in self.by_audience.values():
             self.total.ttft.merge(group.ttft)
             self.total.tpot.merge(group.tpot)

@@ -75,15 +75,16 @@ class BatchTiming:
         probe = timer.decode_step_seconds(1, SLOPE_PROBE_TOKENS)
         self.slope = max(probe - base[1], 0.0) / SLOPE_PROBE_TOKENS
         self._prefill_of: Callable[[int], float] = timer.prefill_seconds
-        self._prefill_seen: dict[int, float] = {}
+        self.prefill_seen: dict[int, float] = {}
+        """Prefill seconds by prompt length, as `prefill` answered them."""
 
     def prefill(self, tokens: int) -> float:
         """Prefill seconds of a `tokens`-token prompt (the timer is pure: answers are kept)."""
-        seconds = self._prefill_seen.get(tokens)
+        seconds = self.prefill_seen.get(tokens)
         if seconds is None:
             seconds = self._prefill_of(tokens)
-            if len(self._prefill_seen) < PREFILL_MEMO_LIMIT:
-                self._prefill_seen[tokens] = seconds
+            if len(self.prefill_seen) < PREFILL_MEMO_LIMIT:
+                self.prefill_seen[tokens] = seconds
         return seconds
 
 
@@ -108,7 +109,7 @@ class Replica:
     __slots__ = ("_seq", "busy_seconds", "busy_since", "counters", "kv_live", "kv_reserved",
                  "load", "loop", "max_prefill_tokens", "phase", "prefilling", "running",
                  "segment_start", "sink", "slow", "steps", "timing", "tokens_out", "up",
-                 "version", "waiting", "wake_at", "wake_steps")  # fmt: skip
+                 "version", "waiting", "wake_at", "wake_seconds", "wake_steps")  # fmt: skip
 
     def __init__(
         self,
@@ -137,6 +138,7 @@ class Replica:
         self.version = 0
         self.wake_at = math.inf
         self.wake_steps = 0  # decode steps up to the pending wake (0: not known in advance)
+        self.wake_seconds = 0.0  # and their duration (the batch does not change before it)
         self.up = True
         self.busy_since = 0.0
         self.busy_seconds = 0.0
@@ -179,15 +181,22 @@ class Replica:
 
     # ------------------------------------------------------------------ events
 
-    def _set_wake(self, at: float, steps: int = 0) -> None:
-        self.version += 1
+    def _set_wake(self, at: float, steps: int = 0, seconds: float = 0.0) -> None:
+        version = self.version = self.version + 1
         self.wake_at = at
         self.wake_steps = steps
-        self.loop.schedule(at, PRIORITY_COMPLETION, self.wake, self.version)
+        self.wake_seconds = seconds
+        self.loop.schedule(at, PRIORITY_COMPLETION, self.wake, version)
 
     def _wake_for_next_finish(self) -> None:
-        remaining = self.running[0][0] - self.steps
-        self._set_wake(self.segment_start + self._decode_time(remaining), remaining)
+        running = self.running
+        k = running[0][0] - self.steps
+        b = len(running)
+        timing = self.timing  # `_decode_time(k)`, inline: once per request
+        seconds = self.slow * (
+            k * timing.base[b] + timing.slope * (k * self.kv_live + b * k * (k - 1) / 2)
+        )
+        self._set_wake(self.segment_start + seconds, k, seconds)
 
     def enqueue(self, job: Job, now: float) -> None:
         """A request arrives at this engine."""
@@ -210,18 +219,27 @@ class Replica:
             return
         now = self.loop.now
         self.wake_at = math.inf
-        if self.phase == PREFILL:
+        phase = self.phase
+        if phase == PREFILL:
             self._finish_prefill(now)
-        elif self.phase == DECODE:
+        elif phase == DECODE:
             k = self.wake_steps
             if k > 0:  # the wake planned for the next finish: exactly k steps were done
-                self.segment_start += self._decode_time(k)
+                self.segment_start += self.wake_seconds  # their time, as planned
                 self.kv_live += len(self.running) * k
                 self.steps += k
             else:
                 self._advance(now)
             self._complete_finished(now)
-        self._plan(now)
+        if self.waiting and self.up and self._start_prefill(now):  # `_plan`, inline
+            return
+        if self.running:
+            self.phase = DECODE
+            self._wake_for_next_finish()
+            return
+        if self.phase != IDLE:
+            self.busy_seconds += now - self.busy_since
+        self.phase = IDLE
 
     def _head_fits(self) -> bool:
         job = self.waiting[0]
@@ -245,7 +263,7 @@ class Replica:
     def _start_prefill(self, now: float) -> bool:
         timing = self.timing
         capacity = timing.kv_capacity
-        prefill = timing.prefill
+        known = timing.prefill_seen
         waiting = self.waiting
         budget = self.max_prefill_tokens
         taken: list[Job] = []
@@ -263,7 +281,8 @@ class Replica:
             taken.append(job)
             budget -= job.prefill_tokens
             reserved += need
-            seconds += prefill(job.prefill_tokens)
+            tokens = job.prefill_tokens
+            seconds += known.get(tokens) or timing.prefill(tokens)  # `prefill`, memo inline
         if not taken:
             return False
         counters = self.counters
@@ -305,10 +324,15 @@ class Replica:
         sink = self.sink
         steps = self.steps
         pop = heapq.heappop
+        counters = self.counters
         while running and running[0][0] <= steps:
             job = pop(running)[2]
-            self.kv_live -= job.kv_need
-            self._release(job)
+            need = job.kv_need  # `_release`, inline
+            self.kv_live -= need
+            self.kv_reserved -= need
+            self.load -= 1
+            counters.kv_reserved -= need
+            counters.running -= 1
             self.tokens_out += job.output_tokens
             sink.on_finish(job, now)
         if not running:

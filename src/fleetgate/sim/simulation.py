@@ -31,11 +31,11 @@ from fleetgate.sim.replica import Job
 from fleetgate.sim.requests import Attempt, ClientRequest
 from fleetgate.sim.scenario import LoadedScenario
 from fleetgate.sim.sources import Sources
-from fleetgate.types import Usage
 
 Progress = Callable[[float, float, int, int], None]
 """Called as (share done, simulated seconds done, events so far, requests so far)."""
 
+NOTHING_EXCLUDED: frozenset[str] = frozenset()
 OUTLIER_EVERY_SCRAPES = 10
 MAX_CLIENT_WAIT_S = 600.0
 GC_YOUNG_THRESHOLD = 50_000
@@ -106,16 +106,16 @@ class Simulation:
         demand = request.demand
         if demand is None:  # the first try (a client retry asks for the same)
             self.recorder.issued += 1
-            family = self._families[call.model_id]
-            fresh = call.prompt_tokens - call.cached_tokens
-            demand = request.demand = Demand("messages", family, fresh, 0, call.cached_tokens,
+            cached = call.cached_tokens
+            demand = request.demand = Demand("messages", self._families[call.model_id],
+                                             call.prompt_tokens - cached, 0, cached,
                                              call.max_tokens, call.model_id)  # fmt: skip
         outcome = self.gate.admit(request.who, call.user, demand, now)
         if isinstance(outcome, Refusal):
             self._refused(request, outcome)
             return
         request.ticket = outcome
-        request.excluded = frozenset()
+        request.excluded = NOTHING_EXCLUDED
         self._route(request)
 
     def _refused(self, request: ClientRequest, refusal: Refusal) -> None:
@@ -134,24 +134,24 @@ class Simulation:
         call = request.call
         route = request.route
         try:
-            decision = self.router.decide(route, call.audience.tenant, now, self.rng,
-                                          request.excluded)  # fmt: skip
+            backend = self.router.choose(route, call.audience.tenant, now, self.rng,
+                                         request.excluded)  # fmt: skip
         except (Overloaded, NoAllowedPool) as exc:
             self._unroutable(request, exc)
             return
         except NotFound:
             self._invalid(request)
             return
-        backend = decision.backend
-        self.fleet.begin(backend.id, request.tokens, now)
+        backend_id = backend.id
+        self.fleet.begin(backend_id, request.tokens, now)
         engines = self.engines
         one_way = engines.one_way_s(backend.site_id)
-        attempt = Attempt(request, backend.id, engines.groups[backend.id], now, one_way)
-        self.loop.after(one_way, PRIORITY_ARRIVAL, self._reach_backend, attempt)
+        attempt = Attempt(request, backend_id, engines.groups[backend_id], now, one_way)
+        self.loop.schedule(now + one_way, PRIORITY_ARRIVAL, self._reach_backend, attempt)
 
     def _unroutable(self, request: ClientRequest, exc: Overloaded | NoAllowedPool) -> None:
         now = self.loop.now
-        self.gate.settle(request.ticket, Usage(), now)
+        self.gate.settle(request.ticket, 0, 0, 0, now)
         if request.attempts > 0:
             self._failed(request, now)
             return
@@ -180,7 +180,7 @@ class Simulation:
         return known
 
     def _invalid(self, request: ClientRequest) -> None:
-        self.gate.settle(request.ticket, Usage(), self.loop.now)
+        self.gate.settle(request.ticket, 0, 0, 0, self.loop.now)
         self.recorder.invalid(request)
         self.sources.call_done(request, self.loop.now)
 
@@ -219,22 +219,22 @@ class Simulation:
     def on_finish(self, job: Job, at: float) -> None:
         """An engine finished a request."""
         attempt: Attempt = job.owner
-        group = attempt.group
-        group.touched(attempt.replica)
+        attempt.group.touched(attempt.replica)
         request = attempt.request
         call = request.call
         output = job.output_tokens
-        first = attempt.first_token_at if attempt.first_token_at is not None else at
-        itl = (at - first) / (output - 1) if output > 1 else None
+        first = attempt.first_token_at
+        itl = (at - (at if first is None else first)) / (output - 1) if output > 1 else None
         fleet = self.fleet
-        fleet.finish(attempt.backend_id, ok=True, tokens=request.tokens, now=at, itl_s=itl)
+        backend_id = attempt.backend_id
+        fleet.finish(backend_id, ok=True, tokens=request.tokens, now=at, itl_s=itl)
         fleet.record_request(ok=True, now=at)
-        fresh = call.prompt_tokens - attempt.cache_hit
-        usage = Usage(fresh, output, 0, attempt.cache_hit)  # input, output, written, read
-        self.gate.settle(request.ticket, usage, at)
+        hit = attempt.cache_hit
+        self.gate.settle(request.ticket, call.prompt_tokens - hit, output, hit, at)
         self.recorder.completed(request, attempt, at, itl)
-        if call.session is not None:
-            call.session.last_backend = attempt.backend_id
+        session = call.session
+        if session is not None:
+            session.last_backend = backend_id
         self.sources.call_done(request, at + attempt.one_way)
 
     def on_fail(self, job: Job, at: float, produced: int) -> None:
@@ -258,9 +258,8 @@ class Simulation:
             self.loop.after(wait, PRIORITY_ARRIVAL, self._route_again, request)
             return
         call = request.call
-        usage = Usage(input_tokens=call.prompt_tokens - call.cached_tokens, output_tokens=produced,
-                      cache_read_input_tokens=call.cached_tokens)  # fmt: skip
-        self.gate.settle(request.ticket, usage, now)
+        cached = call.cached_tokens
+        self.gate.settle(request.ticket, call.prompt_tokens - cached, produced, cached, now)
         self._failed(request, now, attempt.group.backend.site_id)
 
     def _route_again(self, request: ClientRequest) -> None:

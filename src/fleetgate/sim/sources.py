@@ -86,15 +86,10 @@ class Sources:
         if priority is None:
             assert self._router is not None
             priority = self._priority[audience.label] = self._router.priority_for(audience.tenant)
-        route = RouteRequest(
-            tenant_id=audience.tenant.id,
-            model_id=call.model_id,
-            input_tokens=call.prompt_tokens,
-            max_output_tokens=call.max_tokens,
-            affinity_key=session.affinity_key if session is not None else None,
-            priority=priority,
-            stream=True,
-        )
+        # tenant, model, input and output tokens, affinity key, priority, streaming
+        route = RouteRequest(audience.tenant.id, call.model_id, call.prompt_tokens,
+                             call.max_tokens, session.affinity_key if session is not None else None,
+                             priority, True)  # fmt: skip
         return ClientRequest(call, who, route, now)
 
     def _session_start(self, source: PopulationSource) -> None:
