@@ -186,8 +186,8 @@ def _outcome(router: Router, request: RouteRequest, tenant: Any, now: float, see
     return decision.backend.id, decision.tier, decision.routable, decision.open, decision.serving
 
 
-STEPS = ["decide", "decide", "decide", "metrics", "metrics", "probe", "drain", "trip", "begin",
-         "finish", "time"]  # fmt: skip
+STEPS = ["decide", "decide", "decide", "metrics", "renew", "renew", "probe", "drain", "trip",
+         "begin", "finish", "time"]  # fmt: skip
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -233,6 +233,10 @@ def test_kept_masks_decide_as_a_fresh_router(
             assert _outcome(router, request, tenant, now, number) == expected
         elif kind == "metrics":
             fleet.record_metrics(backend, 100 * level, 1, level, now - 10 * level)
+        elif kind == "renew":  # the same figures scraped again now: the stamp moves on
+            i = fleet.index[backend]
+            waiting, kv = float(fleet.waiting[i]), float(fleet.kv_usage[i])
+            fleet.record_metrics(backend, waiting, 1, kv, now)
         elif kind == "probe":
             for _ in range(fleet.routing.probes.unhealthy_after):
                 fleet.probe_result(backend, level > 0.5, now)

@@ -206,3 +206,11 @@ def test_kept_masks_follow_the_fleet_and_the_clock() -> None:
     assert open_at(4.0) == everyone
     fleet.drain("backend", "colossus#1", 4.0)
     assert open_at(4.0) == everyone - 1
+    fleet.undrain("backend", "colossus#1", 4.0)
+    for backend in ("colossus#0", "colossus#1"):
+        fleet.record_metrics(backend, waiting=100, running=1, kv_usage=0.1, now=4.0)
+    assert open_at(4.0) == everyone - 2
+    fleet.record_metrics("colossus#0", waiting=100, running=1, kv_usage=0.1, now=6.0)  # again
+    assert open_at(8.0) == everyone - 2  # colossus#0, scraped at 6 s, is fresh until 11 s
+    assert open_at(9.5) == everyone - 1  # colossus#1, last scraped at 4 s, is stale
+    assert open_at(11.5) == everyone

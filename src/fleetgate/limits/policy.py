@@ -347,8 +347,12 @@ class Policy:
         if read and who.tier is not None and self._cache_reads_count(who, family):
             input_tokens += read
         if who.kind != "plan":
-            return Costs(1.0, float(input_tokens), float(output), 0.0)
-        w_input, w_write, w_read, w_output = self._weights.get(family) or self._weights_of(family)
-        units = fresh * w_input + written * w_write + read * w_read
-        units += output * w_output
-        return Costs(1.0, float(input_tokens), float(output), units)
+            units = 0.0
+        else:
+            w_input, w_write, w_read, w_output = self._weights.get(family) or self._weights_of(
+                family
+            )
+            units = fresh * w_input + written * w_write + read * w_read
+            units += output * w_output
+        # `Costs(...)` without its generated `__new__`: two are built for every request
+        return tuple.__new__(Costs, (1.0, float(input_tokens), float(output), units))

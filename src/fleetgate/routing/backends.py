@@ -72,7 +72,8 @@ class Candidates(Sequence[Backend]):
     def __getitem__(self, position: int | slice) -> Backend | Sequence[Backend]:
         if isinstance(position, slice):
             return Candidates(self._fleet_backends, self.indices[position])
-        return self.members[position]
+        members = self._members
+        return (self.members if members is None else members)[position]
 
     def __len__(self) -> int:
         return len(self.indices)

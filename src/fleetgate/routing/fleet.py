@@ -166,10 +166,10 @@ class FleetState:
             i = self.index[backend_id]
         except KeyError:
             raise self._position_of_unknown(backend_id) from None
-        in_flight = float(self.in_flight[i]) + 1.0  # Python floats: numpy scalars are slow
+        in_flight: float = self.in_flight.item(i) + 1.0  # Python floats: numpy scalars are slow
         self.in_flight[i] = in_flight
-        self.load[i] = in_flight / float(self.capacity[i])
-        self.outstanding_tokens[i] = float(self.outstanding_tokens[i]) + max(tokens, 0)
+        self.load[i] = in_flight / self.capacity.item(i)
+        self.outstanding_tokens[i] = self.outstanding_tokens.item(i) + max(tokens, 0)
         self.requests_started += 1
         breaker = self.breakers[i]
         if breaker.state != "closed":
@@ -201,13 +201,13 @@ class FleetState:
             i = self.index[backend_id]
         except KeyError:
             raise self._position_of_unknown(backend_id) from None
-        in_flight = max(float(self.in_flight[i]) - 1.0, 0.0)
+        in_flight = max(self.in_flight.item(i) - 1.0, 0.0)
         self.in_flight[i] = in_flight
-        self.load[i] = in_flight / float(self.capacity[i])
+        self.load[i] = in_flight / self.capacity.item(i)
         if in_flight == 0:  # self-healing: nothing in flight holds no tokens
             self.outstanding_tokens[i] = 0.0
         else:
-            left = float(self.outstanding_tokens[i]) - max(tokens, 0)
+            left = self.outstanding_tokens.item(i) - max(tokens, 0)
             self.outstanding_tokens[i] = max(left, 0.0)
         if itl_s is not None:
             self._ewma(self.itl_s, self.itl_at, i, itl_s, now)
@@ -276,9 +276,9 @@ class FleetState:
     ) -> None:
         if not 0 <= sample < math.inf:  # negative, infinite or NaN
             return
-        old = float(values[i])
+        old: float = values.item(i)
         routing = self.routing
-        if math.isnan(old) or not now - float(stamps[i]) <= routing.latency_stale_after_s:
+        if math.isnan(old) or not now - stamps.item(i) <= routing.latency_stale_after_s:
             values[i] = sample
         else:
             alpha = routing.ewma_alpha

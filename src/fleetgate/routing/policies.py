@@ -87,10 +87,11 @@ def lowest_score(score: Score) -> Policy:
         rng: random.Random,
         now: float,
     ) -> Backend | None:
-        count = len(candidates)
+        idx = view.indices_of(candidates)
+        count = len(idx)
         if count <= 1:  # nothing to rank
             return candidates[0] if count else None
-        scores = score(view.indices_of(candidates), request, view, now)
+        scores = score(idx, request, view, now)
         if count <= FEW_CANDIDATES:
             return candidates[lowest_of_few(scores, rng)]
         return candidates[lowest_of_many(scores, rng)]

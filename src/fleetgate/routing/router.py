@@ -76,12 +76,15 @@ class RouteDecision:
         }  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Open:
     """Steps 3-5 of one decision: what the policy ranks, and the counts the decision reports.
 
     Valid at fleet `version` while ``stale_below < now - stale_after_s <= fresh_from``: no
-    metric stamp of the candidates crosses the freshness horizon in between."""
+    metric stamp of the candidates crosses the freshness horizon in between. `fresh_from` is
+    the oldest stamp of the candidates that were fresh (`fresh`, fleet positions); their
+    stamps only move forward at the same version, so it is raised when the horizon reaches it.
+    """
 
     candidates: Candidates
     tier: str
@@ -90,6 +93,7 @@ class _Open:
     version: int
     stale_below: float
     fresh_from: float
+    fresh: IndexArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,13 +241,14 @@ class Router:
         """Steps 3-5 as kept for `share`, redone when the fleet or the clock changed them."""
         fleet = self.fleet
         kept = placed.kept.get(share)
-        horizon = now - fleet.routing.probes.stale_after_s
-        if (
-            kept is not None
-            and kept.version == fleet.version
-            and kept.stale_below < horizon <= kept.fresh_from
-        ):
-            return kept
+        if kept is not None and kept.version == fleet.version:
+            horizon = now - fleet.routing.probes.stale_after_s
+            if kept.stale_below < horizon:
+                if horizon <= kept.fresh_from:
+                    return kept
+                kept.fresh_from = float(fleet.metrics_at[kept.fresh].min())  # newer stamps
+                if horizon <= kept.fresh_from:
+                    return kept
         opened = self._open(placed, tenant_id, request, share, now, frozenset(), frozenset())
         placed.kept[share] = opened
         return opened
@@ -283,7 +288,7 @@ class Router:
         return _Open(
             placed.candidates.subset(mask), tier, routable, open_count, version,
             float(stamps[~fresh].max()) if len(stamps) > np.count_nonzero(fresh) else -math.inf,
-            float(stamps[fresh].min()) if np.count_nonzero(fresh) else math.inf,
+            float(stamps[fresh].min()) if np.count_nonzero(fresh) else math.inf, idx[fresh],
         )  # fmt: skip
 
     # ------------------------------------------------------------------ steps

@@ -14,11 +14,13 @@ from collections.abc import Callable
 from fleetgate.sim.scenario import Diurnal
 from fleetgate.sim.scenario_types import Distribution
 
+exp = math.exp
+
 
 class Sampler:
     """Draws from one distribution; `capped` counts draws cut to the configured `max`."""
 
-    __slots__ = ("_draw", "_max", "capped", "dist")
+    __slots__ = ("_draw", "_max", "_mu", "_sigma", "capped", "dist")
 
     _draw: Callable[[random.Random], float]
 
@@ -26,6 +28,8 @@ class Sampler:
         self.dist = dist
         self._max = dist.max if dist.max is not None else math.inf
         self.capped = 0
+        self._mu = 0.0
+        self._sigma: float | None = None  # set for a log-normal: drawn without `_draw`
         mean = dist.expected
         if dist.dist == "fixed":
             self._draw = lambda rng: mean
@@ -35,8 +39,8 @@ class Sampler:
         elif dist.dist == "lognormal":
             sigma = dist.sigma
             mu = math.log(mean) - sigma * sigma / 2.0
-            exp = math.exp  # what `Random.lognormvariate` does, one call less (the hottest draw)
-            self._draw = lambda rng: exp(rng.normalvariate(mu, sigma))
+            self._draw = lambda rng: rng.lognormvariate(mu, sigma)
+            self._mu, self._sigma = mu, sigma
         elif dist.dist == "uniform":
             low, high = dist.low or 0.0, dist.high or 0.0
             self._draw = lambda rng: rng.uniform(low, high)
@@ -47,7 +51,8 @@ class Sampler:
 
     def value(self, rng: random.Random) -> float:
         """One draw (capped at `max`, counted)."""
-        drawn: float = self._draw(rng)
+        sigma = self._sigma  # a log-normal as `Random.lognormvariate` draws it, two calls less
+        drawn: float = self._draw(rng) if sigma is None else exp(rng.normalvariate(self._mu, sigma))
         if drawn > self._max:
             self.capped += 1
             return self._max
@@ -55,7 +60,8 @@ class Sampler:
 
     def count(self, rng: random.Random, minimum: int = 1) -> int:
         """One draw rounded to a whole count of at least `minimum`."""
-        drawn: float = self._draw(rng)  # `value`, inline: several draws per request
+        sigma = self._sigma  # `value`, inline: several draws per request
+        drawn: float = self._draw(rng) if sigma is None else exp(rng.normalvariate(self._mu, sigma))
         if drawn > self._max:
             self.capped += 1
             drawn = self._max

@@ -13,7 +13,7 @@ import heapq
 
 from fleetgate.routing.backends import Backend
 from fleetgate.sim.loop import EventLoop
-from fleetgate.sim.replica import BatchTiming, Counters, Job, JobSink, Replica
+from fleetgate.sim.replica import IDLE, BatchTiming, Counters, Job, JobSink, Replica
 
 REBUILD_FACTOR = 4
 
@@ -107,8 +107,12 @@ class ReplicaGroup:
         return c.waiting / up, c.running / up, min(kv, 1.0)
 
     def busy_seconds(self, now: float) -> float:
-        """Engine-seconds spent busy so far."""
-        return sum(replica.busy_until(now) for replica in self.replicas)
+        """Engine-seconds spent busy so far (`Replica.busy_until` of each, inline: the time
+        series asks every engine at every sample)."""
+        return sum(
+            replica.busy_seconds + (now - replica.busy_since if replica.phase != IDLE else 0.0)
+            for replica in self.replicas
+        )
 
     def tokens_out(self) -> int:
         """Output tokens generated so far."""

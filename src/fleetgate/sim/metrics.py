@@ -116,15 +116,16 @@ class Outcomes:
     output_tokens: int = 0
     slo_output_tokens: int = 0
 
-    def merge(self, other: Outcomes) -> None:
-        """Add every count and value of `other`."""
+    def merge(self, other: Outcomes, histograms: bool = True) -> None:
+        """Add every count of `other`, and its latencies unless `histograms` is false."""
         for name in COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for limit, count in other.refused_by_limit.items():
             self.refused_by_limit[limit] = self.refused_by_limit.get(limit, 0) + count
-        self.ttft.merge(other.ttft)
-        self.tpot.merge(other.tpot)
-        self.e2e.merge(other.e2e)
+        if histograms:
+            self.ttft.merge(other.ttft)
+            self.tpot.merge(other.tpot)
+            self.e2e.merge(other.e2e)
 
     def refuse(self, limit: str) -> None:
         """A 429 from `limit` (counted once per client request, after its retries)."""

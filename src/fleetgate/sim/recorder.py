@@ -35,8 +35,8 @@ class Recorder:
         self.by_audience: dict[str, Outcomes] = {}
         self.by_site: dict[str, Outcomes] = {}
         self._cells: dict[tuple[str, str], Outcomes] = {}
-        """Completions per (plan or tier, site), merged into both at the end: each latency is
-        binned once, into one histogram."""
+        """Completions per (plan or tier, site), merged into both and the total at the end: each
+        is counted once, and each latency binned into one histogram."""
         self.issued = 0
         self.series: list[dict[str, Any]] = []
         self.fault_log: list[dict[str, Any]] = []
@@ -74,19 +74,12 @@ class Recorder:
         if cell is None:
             cell = self._cells[key] = Outcomes()
         ttft = first_token_at + attempt.one_way - request.arrival
-        prompt, output = call.prompt_tokens, call.output_tokens
-        total = self.total  # counted here as it goes: the time series reads it
-        total.requests += 1
-        total.completed += 1
-        total.input_tokens += prompt
-        total.output_tokens += output
+        output = call.output_tokens
         cell.requests += 1
         cell.completed += 1
-        cell.input_tokens += prompt
+        cell.input_tokens += call.prompt_tokens
         cell.output_tokens += output
         if ttft <= self.ttft_slo and (tpot is None or tpot <= self.tpot_slo):
-            total.within_slo += 1
-            total.slo_output_tokens += output
             cell.within_slo += 1
             cell.slo_output_tokens += output
         cell.ttft.add(ttft)
@@ -158,15 +151,16 @@ class Recorder:
     def _sample(self, sim: Simulation) -> None:
         now = sim.loop.now
         total = self.total
+        cells = self._cells.values()
         row: dict[str, Any] = {
             "t_s": round(now - self.start, 3),
             "issued": self.issued,
-            "completed": total.completed,
+            "completed": total.completed + sum(cell.completed for cell in cells),
             "refused": total.refused,
             "overloaded": total.overloaded,
             "failed": total.failed,
-            "output_tokens": total.output_tokens,
-            "within_slo": total.within_slo,
+            "output_tokens": total.output_tokens + sum(cell.output_tokens for cell in cells),
+            "within_slo": total.within_slo + sum(cell.within_slo for cell in cells),
         }
         for site_id, site in sim.engines.sites.items():
             engines = sum(len(g.replicas) for g in site.groups)
@@ -192,6 +186,7 @@ class Recorder:
                 audience = self.by_audience[label] = Outcomes()
             audience.merge(cell)
             self._site(site_id).merge(cell)
+            self.total.merge(cell, histograms=False)  # its histograms: the plans', below
         self._cells.clear()
         for group in self.by_audience.values():
             self.total.ttft.merge(group.ttft)
