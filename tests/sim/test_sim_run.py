@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from fleetgate.errors import ConfigurationError
 from fleetgate.sim.command import register
-from fleetgate.sim.sweep import run_file
+from fleetgate.sim.sweep import run_file, run_many
 
 
 def test_same_seed_same_result_and_another_seed_differs(tmp_path: Path) -> None:
@@ -120,25 +121,40 @@ def test_cli_sweep_runs_combinations_over_processes(tmp_path: Path) -> None:
     assert (out / "run-1" / "result.json").exists()
 
 
-def test_ray_without_ray_installed_says_how_to_get_it(tmp_path: Path) -> None:
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("ray is installed here")
-    from fleetgate.sim.sweep import run_many
-
+def test_ray_without_ray_installed_says_how_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
     path = str(write(tmp_path, scenario(duration="1m")))
     with pytest.raises(ConfigurationError, match=r"fleetgate\[ray\]"):
         run_many(path, [{}], None, 1, ray_address="127.0.0.1:6379")
+
+
+def test_a_sweep_refuses_a_bad_run_before_fanning_out(tmp_path: Path) -> None:
+    path = str(write(tmp_path, scenario(duration="1m")))
+    # no cluster answers at this address: the refusal comes from loading, on the driver
+    with pytest.raises(ConfigurationError, match=r"duration"):
+        run_many(path, [{"seed": 1}, {"duration": "-5m"}], None, 1, ray_address="127.0.0.1:1")
+    data = scenario(duration="1m", workload={"trace": {"path": "missing.csv"}})
+    with pytest.raises(ConfigurationError, match=r"missing.csv: cannot read"):
+        run_many(str(write(tmp_path, data, "b.yaml")), [{}], None, 2, ray_address="127.0.0.1:1")
+
+
+def test_a_sweep_names_a_bad_trace_line_like_a_single_run(tmp_path: Path) -> None:
+    (tmp_path / "trace.csv").write_text(
+        "timestamp,tenant,model,input_tokens,output_tokens\n0,acme,m-small,lots,5\n",
+        encoding="utf-8",
+    )
+    data = scenario(duration="2m", workload={"trace": {"path": "trace.csv"}})
+    path = str(write(tmp_path, data))
+    with pytest.raises(ConfigurationError, match=r"trace.csv:2: input_tokens: expected"):
+        run_many(path, [{}, {"seed": 4}], None, 1)
 
 
 def test_output_does_not_depend_on_the_process_hash_seed(tmp_path: Path) -> None:
     import hashlib
     import os
     import subprocess
-    import sys
 
     path = write(tmp_path, scenario(duration="1m"))
     code = (

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fleetgate.api.app import create_app
+from fleetgate.api.server_protocol import GATEWAY_HTTP
 from fleetgate.demo.fleet import DEMO_SITES, demo_settings
 from fleetgate.demo.traffic import Outcome, scripted_mix
 from fleetgate.engine.app import create_engine_app
@@ -36,7 +37,13 @@ def free_port() -> int:
 
 def _server(app: Any, port: int) -> uvicorn.Server:
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        http=GATEWAY_HTTP,
     )
     server = uvicorn.Server(config)
     return server

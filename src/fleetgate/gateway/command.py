@@ -46,10 +46,13 @@ def serve(
     if workers == 1:
         _run_single(settings, host or server.host, port or server.port, log_level)
         return
+    from fleetgate.api.server_protocol import GATEWAY_HTTP
+
     os.environ["FLEETGATE_CONFIG"] = str(config.resolve())
     uvicorn.run(
         "fleetgate.gateway.command:app_from_env",
         factory=True,
+        http=GATEWAY_HTTP,
         host=host or server.host,
         port=port or server.port,
         workers=workers,
@@ -63,9 +66,11 @@ def _run_single(settings: Settings, host: str, port: int, log_level: str) -> Non
     import uvicorn
 
     from fleetgate.api.app import create_app
+    from fleetgate.api.server_protocol import GATEWAY_HTTP
 
     uvicorn.run(
         create_app(settings),
+        http=GATEWAY_HTTP,
         host=host,
         port=port,
         log_level=log_level,

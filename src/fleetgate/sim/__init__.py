@@ -6,7 +6,7 @@ Public API:
     Simulation(loaded).run(progress=None) -> Recorder         fleetgate.sim.simulation
         recorder.result: the JSON-ready result mapping
     run_file(path, overrides=None, seed=None, progress=None) -> dict    fleetgate.sim.sweep
-    run_many(path, override_sets, seed, workers, ray_address=None) -> list[dict]
+    run_many(path, override_sets, seed, workers, ray_address=None, on_done=None) -> list[dict]
     write_result(result, out_dir) / compare_rows(a, b)        fleetgate.sim.report
     register(app)                                             fleetgate.sim.command
 

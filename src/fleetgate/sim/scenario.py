@@ -187,12 +187,17 @@ class Scenario(Frozen):
 
 
 class LoadedScenario:
-    """A validated scenario with its fleet settings and resolved paths."""
+    """A validated scenario with its fleet settings and resolved paths.
+
+    `trace_text` holds the trace CSV's content once read (a sweep reads it on its driver so that
+    the scenario is self-contained when pickled to a worker); None: read the file when run.
+    """
 
     def __init__(self, scenario: Scenario, settings: Settings, source: Path) -> None:
         self.scenario = scenario
         self.settings = settings
         self.source = source
+        self.trace_text: str | None = None
 
     def resolve(self, relative: str) -> Path:
         """A path given in the scenario, relative to the scenario file's folder."""

@@ -51,7 +51,8 @@ class Sources:
         trace = scenario.workload.trace
         if trace is not None:
             path = loaded.resolve(trace.path)
-            self.trace = read_trace(path, settings, audiences, trace.time_scale)
+            self.trace = read_trace(path, settings, audiences, trace.time_scale,
+                                    text=loaded.trace_text)  # fmt: skip
             for line in self.trace[:1]:
                 a = line.call.audience
                 gate.who(line.call.user, a.plan, a.tier, "workload.trace")

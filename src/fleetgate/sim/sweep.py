@@ -3,8 +3,10 @@
 Owns `run_file` (load a scenario with overrides, simulate, return the result mapping), parsing
 ``--sweep PATH=V1,V2`` options into override sets (every combination), and fanning runs out
 over a `ProcessPoolExecutor` or, with ``--ray ADDRESS``, Ray tasks (Ray is an optional extra:
-``pip install 'fleetgate[ray]'``). Each run is deterministic, so the fan-out changes nothing
-but the wall-clock time.
+``pip install 'fleetgate[ray]'``). A sweep loads and validates every run's scenario on the
+driver and ships it loaded, with its trace CSV's text, so workers (other folders, other
+machines) read no files. Each run is deterministic, so the fan-out changes nothing but the
+wall-clock time.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Any
 import yaml
 
 from fleetgate.errors import ConfigurationError
-from fleetgate.sim.scenario import scenario_from_mapping
+from fleetgate.sim.scenario import LoadedScenario, scenario_from_mapping
 from fleetgate.sim.simulation import Progress, Simulation
+from fleetgate.sim.trace import read_trace_text
 from fleetgate.sim.validation import read_yaml
 
 Overrides = Mapping[str, Any]
@@ -68,13 +71,10 @@ def apply_override(data: dict[str, Any], path: str, value: Any) -> None:
         raise ConfigurationError(f"--sweep: {path}: no such key in the scenario") from None
 
 
-def run_file(
-    path: str,
-    overrides: Overrides | None = None,
-    seed: int | None = None,
-    progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Simulate the scenario in `path` with `overrides` applied; the result mapping."""
+def load_run(
+    path: str, overrides: Overrides | None = None, seed: int | None = None
+) -> LoadedScenario:
+    """The scenario in `path` with `overrides` and `seed` applied, validated, its fleet loaded."""
     file = Path(path)
     data = read_yaml(file)
     if not isinstance(data, dict):
@@ -85,15 +85,50 @@ def run_file(
         data["seed"] = seed
     loaded = scenario_from_mapping(data, source=str(file), base=file.parent)
     loaded.source = file
+    return loaded
+
+
+def run_loaded(
+    loaded: LoadedScenario, overrides: Overrides | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Simulate a loaded scenario; the result mapping (with `overrides`, when any, recorded)."""
     result = Simulation(loaded).run(progress).result
     if overrides:
         result["overrides"] = dict(overrides)
     return result
 
 
-def _run_one(job: tuple[str, dict[str, Any], int | None]) -> dict[str, Any]:
-    path, overrides, seed = job
-    return run_file(path, overrides, seed)
+def run_file(
+    path: str,
+    overrides: Overrides | None = None,
+    seed: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Simulate the scenario in `path` with `overrides` applied; the result mapping."""
+    return run_loaded(load_run(path, overrides, seed), overrides, progress)
+
+
+def self_contained(loaded: LoadedScenario, texts: dict[Path, str] | None = None) -> LoadedScenario:
+    """`loaded` with the files it reads when run (a trace CSV) read in, to run anywhere.
+
+    `texts` caches file contents across the runs of a sweep (one copy in the driver's memory).
+    """
+    trace = loaded.scenario.workload.trace
+    if trace is not None and loaded.trace_text is None:
+        path = loaded.resolve(trace.path)
+        cache = {} if texts is None else texts
+        if path not in cache:
+            cache[path] = read_trace_text(path)
+        loaded.trace_text = cache[path]
+    return loaded
+
+
+Job = tuple[LoadedScenario, dict[str, Any]]
+
+
+def _run_one(job: Job) -> dict[str, Any]:
+    loaded, overrides = job
+    return run_loaded(loaded, overrides)
 
 
 def run_many(
@@ -104,10 +139,18 @@ def run_many(
     ray_address: str | None = None,
     on_done: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every run of a sweep, in the order given, over processes or Ray."""
-    jobs = [(path, overrides, seed) for overrides in override_sets]
+    """Every run of a sweep, in the order given, over processes or Ray.
+
+    Every scenario is loaded (and refused, if invalid) here before any runs; workers get it
+    loaded, trace included, so they need fleetgate but neither the files nor this folder.
+    """
+    texts: dict[Path, str] = {}
+    jobs = [
+        (self_contained(load_run(path, overrides, seed), texts), dict(overrides))
+        for overrides in override_sets
+    ]
     if ray_address is not None:
-        return _run_on_ray(jobs, ray_address)
+        return _run_on_ray(jobs, ray_address, on_done)
     if workers <= 1 or len(jobs) == 1:
         results = []
         for job in jobs:
@@ -124,7 +167,10 @@ def run_many(
         return results
 
 
-def _run_on_ray(jobs: list[tuple[str, dict[str, Any], int | None]], address: str) -> list[Any]:
+def _run_on_ray(
+    jobs: list[Job], address: str, on_done: Callable[[int], None] | None
+) -> list[dict[str, Any]]:
+    """Each job as a Ray task on the cluster at `address`; results in the jobs' order."""
     try:
         import ray
     except ImportError as exc:
@@ -134,6 +180,16 @@ def _run_on_ray(jobs: list[tuple[str, dict[str, Any], int | None]], address: str
     ray.init(address=address)
     try:
         remote = ray.remote(_run_one)
-        return list(ray.get([remote.remote(job) for job in jobs]))
+        refs = [remote.remote(job) for job in jobs]
+        position = {ref: index for index, ref in enumerate(refs)}
+        results: dict[int, dict[str, Any]] = {}
+        pending = list(refs)
+        while pending:  # as they finish, for `on_done`; a failed run raises here
+            ready, pending = ray.wait(pending, num_returns=1)
+            for ref in ready:
+                results[position[ref]] = ray.get(ref)
+            if on_done is not None:
+                on_done(len(results))
+        return [results[index] for index in range(len(refs))]
     finally:
         ray.shutdown()

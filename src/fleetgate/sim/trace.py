@@ -1,7 +1,8 @@
 """Replay of a request trace: a CSV of timestamp, tenant, model, input tokens, output tokens.
 
 Owns reading and checking the file (every bad line is refused with its line number and column)
-and mapping each line to a `Call`. `timestamp` is seconds from the trace's start, epoch
+and mapping each line to a `Call`; the text can be read first and parsed elsewhere (a sweep's
+driver reads it, its workers parse it). `timestamp` is seconds from the trace's start, epoch
 seconds, or an ISO 8601 time; the first line is moved to the scenario start and `time_scale`
 stretches the axis. `tenant` names a tenant of the fleet file (its plan or tier and placement)
 or a population of the scenario (a user of it). Lines are returned sorted by time.
@@ -10,7 +11,8 @@ or a population of the scenario (a user of it). Lines are returned sorted by tim
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+import io
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,43 +57,71 @@ def _time(text: str, where: str) -> float:
         ) from None
 
 
+def read_trace_text(path: Path) -> str:
+    """The trace file's text, newlines as in the file (a sweep's driver ships it to workers)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot read ({exc.strerror})") from exc
+
+
 def read_trace(
     path: Path,
     settings: Settings,
     audiences: Mapping[str, Audience],
     time_scale: float = 1.0,
+    text: str | None = None,
 ) -> list[TraceLine]:
-    """Every line of the trace as a call, sorted by time, offsets from the first line."""
+    """Every line of the trace as a call, sorted by time, offsets from the first line.
+
+    `text` is the file's content read earlier (`read_trace_text`); None reads `path`. Errors
+    name `path` and the line either way.
+    """
+    if text is not None:
+        stream = io.StringIO(text, newline="")
+        return parse_trace(stream, str(path), settings, audiences, time_scale)
     try:
         handle = path.open(newline="", encoding="utf-8")
     except OSError as exc:
         raise ConfigurationError(f"{path}: cannot read ({exc.strerror})") from exc
     with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
+        return parse_trace(handle, str(path), settings, audiences, time_scale)
+
+
+def parse_trace(
+    lines: Iterable[str],
+    name: str,
+    settings: Settings,
+    audiences: Mapping[str, Audience],
+    time_scale: float = 1.0,
+) -> list[TraceLine]:
+    """The CSV `lines` (opened with ``newline=""``) as calls; errors say ``name:line``."""
+    reader = csv.DictReader(lines)
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
+    if missing:
+        raise ConfigurationError(
+            f"{name}: missing columns {missing} (expected {', '.join(COLUMNS)})"
+        )
+    rows = []
+    for number, row in enumerate(reader, start=2):
+        where = f"{name}:{number}"
+        when = _time(row["timestamp"] or "", f"{where}: timestamp")
+        tenant = (row["tenant"] or "").strip()
+        audience = audiences.get(tenant)
+        if audience is None:
             raise ConfigurationError(
-                f"{path}: missing columns {missing} (expected {', '.join(COLUMNS)})"
+                f"{where}: tenant: unknown tenant {tenant!r} (fleet tenants and scenario "
+                f"populations: {sorted(audiences)})"
             )
-        rows = []
-        for number, row in enumerate(reader, start=2):
-            where = f"{path}:{number}"
-            when = _time(row["timestamp"] or "", f"{where}: timestamp")
-            tenant = (row["tenant"] or "").strip()
-            audience = audiences.get(tenant)
-            if audience is None:
-                raise ConfigurationError(
-                    f"{where}: tenant: unknown tenant {tenant!r} (fleet tenants and scenario "
-                    f"populations: {sorted(audiences)})"
-                )
-            model = (row["model"] or "").strip()
-            if settings.model(model) is None:
-                known = [m.id for m in settings.models]
-                raise ConfigurationError(f"{where}: model: unknown model {model!r} ({known})")
-            prompt = _count(row["input_tokens"] or "", f"{where}: input_tokens")
-            output = _count(row["output_tokens"] or "", f"{where}: output_tokens")
-            call = Call(audience, tenant, model, max(prompt, 1), 0, max(output, 1), None)
-            rows.append((when, number, call))
+        model = (row["model"] or "").strip()
+        if settings.model(model) is None:
+            known = [m.id for m in settings.models]
+            raise ConfigurationError(f"{where}: model: unknown model {model!r} ({known})")
+        prompt = _count(row["input_tokens"] or "", f"{where}: input_tokens")
+        output = _count(row["output_tokens"] or "", f"{where}: output_tokens")
+        call = Call(audience, tenant, model, max(prompt, 1), 0, max(output, 1), None)
+        rows.append((when, number, call))
     if not rows:
         return []
     rows.sort(key=lambda item: (item[0], item[1]))
