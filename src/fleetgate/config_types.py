@@ -143,13 +143,25 @@ def duplicate_ids(what: str, ids: Sequence[str]) -> list[str]:
     return problems
 
 
+def read_utf8_text(path: str | os.PathLike[str]) -> str:
+    """The text of `path`, line endings as in the file; a file that cannot be read or is not
+    UTF-8 raises ConfigurationError naming it (and the line of the first bad byte)."""
+    file = Path(path)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"{file}: cannot read ({exc.strerror})") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigurationError(f"{file}:{line}: not UTF-8 text ({exc.reason})") from None
+
+
 def read_yaml(path: str | os.PathLike[str]) -> Any:
     """The parsed YAML in `path`; unreadable or malformed files raise ConfigurationError."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigurationError(f"{file}: cannot read ({exc.strerror})") from exc
+    text = read_utf8_text(file)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -90,3 +90,10 @@ def test_read_yaml_refuses_missing_and_malformed_files(tmp_path: Path) -> None:
     good = tmp_path / "good.yaml"
     good.write_text("a: [1, 2]\n", encoding="utf-8")
     assert read_yaml(good) == {"a": [1, 2]}
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("a: 1\nname: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ConfigurationError, match=r"latin1.yaml:2: not UTF-8 text"):
+        read_yaml(latin1)
+    crlf = tmp_path / "crlf.yaml"
+    crlf.write_bytes(b"a: 1\r\nb: caf\xc3\xa9\r\n")
+    assert read_yaml(crlf) == {"a": 1, "b": "caf\u00e9"}

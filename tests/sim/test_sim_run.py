@@ -98,6 +98,16 @@ def test_a_bad_trace_line_is_named(tmp_path: Path) -> None:
         run_file(str(write(tmp_path, data)))
 
 
+def test_a_trace_that_is_not_utf8_is_refused_naming_the_line(tmp_path: Path) -> None:
+    (tmp_path / "trace.csv").write_bytes(
+        b"timestamp,tenant,model,input_tokens,output_tokens\n0,acme,m-small,5,5\n"
+        b"1,acme\xff,m-small,5,5\n"
+    )
+    data = scenario(duration="2m", workload={"trace": {"path": "trace.csv"}})
+    with pytest.raises(ConfigurationError, match=r"trace.csv:3: not UTF-8 text"):
+        run_file(str(write(tmp_path, data)))
+
+
 def test_radiation_upsets_crash_engines_that_restart(tmp_path: Path) -> None:
     faults = {"radiation": [{"site": "east", "upsets_per_gpu_hour": 30, "restart": "20s"}]}
     result = run_file(str(write(tmp_path, scenario(duration="3m", faults=faults))))

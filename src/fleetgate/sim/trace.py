@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleetgate.config_types import read_utf8_text
 from fleetgate.errors import ConfigurationError
 from fleetgate.settings import Settings
 from fleetgate.sim.scenario_types import parse_instant
@@ -59,11 +60,7 @@ def _time(text: str, where: str) -> float:
 
 def read_trace_text(path: Path) -> str:
     """The trace file's text, newlines as in the file (a sweep's driver ships it to workers)."""
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise ConfigurationError(f"{path}: cannot read ({exc.strerror})") from exc
+    return read_utf8_text(path)
 
 
 def read_trace(
@@ -78,15 +75,10 @@ def read_trace(
     `text` is the file's content read earlier (`read_trace_text`); None reads `path`. Errors
     name `path` and the line either way.
     """
-    if text is not None:
-        stream = io.StringIO(text, newline="")
-        return parse_trace(stream, str(path), settings, audiences, time_scale)
-    try:
-        handle = path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise ConfigurationError(f"{path}: cannot read ({exc.strerror})") from exc
-    with handle:
-        return parse_trace(handle, str(path), settings, audiences, time_scale)
+    if text is None:
+        text = read_trace_text(path)
+    stream = io.StringIO(text, newline="")
+    return parse_trace(stream, str(path), settings, audiences, time_scale)
 
 
 def parse_trace(
