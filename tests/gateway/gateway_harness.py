@@ -18,7 +18,7 @@ import uvicorn
 
 from conftest import free_port
 from fleetgate.api.app import create_app
-from fleetgate.api.server_protocol import GATEWAY_HTTP
+from fleetgate.api.server_protocol import GatewayHttpProtocol
 from fleetgate.engine.app import create_engine_app
 from fleetgate.engine.options import EngineOptions
 from fleetgate.engine.timers import step_timer_for
@@ -38,7 +38,7 @@ class ServerThread:
             log_level="warning",
             lifespan="on",
             timeout_graceful_shutdown=5,
-            http=GATEWAY_HTTP,
+            http=GatewayHttpProtocol,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -4,8 +4,6 @@ verified through the URI's `ssl_ca_certs`, and refused when the certificate is n
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +13,7 @@ import redis
 from limits_redis_servers import redis_server
 from redis.asyncio.connection import SSLConnection
 
-from conftest import IN_CI, free_port
+from conftest import free_port, self_signed_certificate
 from fleetgate.errors import StoreUnavailable
 from fleetgate.limits.model import Costs, Rule
 from fleetgate.limits.store import store_from_uri
@@ -27,27 +25,11 @@ NOW = 1_764_590_400.0
 RPM = Rule("rpm", "requests", "bucket", "requests", "organization", 3.0, 3.0, rate=3.0 / 60)
 
 
-def _certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (it is its own CA) and its key."""
-    if shutil.which("openssl") is None:
-        if IN_CI:
-            pytest.fail("the openssl command is needed to make a test certificate")
-        pytest.skip("the openssl command is needed to make a test certificate")
-    cert, key = folder / "redis.pem", folder / "redis.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
 @pytest.fixture(scope="module")
 def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path, str]]:
     """A redis-server with a TLS port (clients need no certificate of their own); yields the
     TLS port, the certificate to trust, and the plain URL of the same server."""
-    cert, key = _certificate(tmp_path_factory.mktemp("redis-tls"))
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("redis-tls"))
     tls_port = free_port()
     extra = ["--tls-port", str(tls_port), "--tls-cert-file", str(cert), "--tls-key-file",
              str(key), "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no"]  # fmt: skip
@@ -85,21 +67,18 @@ def test_rediss_admits_over_tls_with_the_trusted_certificate(
         plain.close()
 
 
-def test_rediss_refuses_a_server_whose_certificate_is_not_trusted(
-    tls_redis: tuple[int, Path, str],
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("rediss://127.0.0.1:{port}/0", "certificate verify failed"),  # the system's CAs only
+        ("redis://127.0.0.1:{port}/0", None),  # plain text to the TLS port
+    ],
+    ids=["untrusted-certificate", "plain-client"],
+)
+def test_a_tls_server_it_cannot_talk_to_is_unavailable_not_a_crash(
+    tls_redis: tuple[int, Path, str], uri: str, message: str | None
 ) -> None:
-    port, _, _ = tls_redis
-    store = store_from_uri(f"rediss://127.0.0.1:{port}/0")  # the system's CAs only
+    store = store_from_uri(uri.format(port=tls_redis[0]))
     assert isinstance(store, RedisStore)
-    with pytest.raises(StoreUnavailable, match="certificate verify failed"):
-        _admit_four(store, "org:untrusted")
-
-
-def test_plain_redis_to_the_tls_port_is_unavailable_not_a_crash(
-    tls_redis: tuple[int, Path, str],
-) -> None:
-    port, _, _ = tls_redis
-    store = store_from_uri(f"redis://127.0.0.1:{port}/0")
-    assert isinstance(store, RedisStore)
-    with pytest.raises(StoreUnavailable):
-        _admit_four(store, "org:plaintext")
+    with pytest.raises(StoreUnavailable, match=message):
+        _admit_four(store, f"org:refused-{uuid.uuid4().hex[:8]}")

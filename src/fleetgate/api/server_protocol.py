@@ -7,7 +7,7 @@ token. Here a final response head is held until the next write (the body bytes b
 the end of the current loop iteration, whichever comes first, so it never waits for anything
 but the code that is already running. Interim answers (`100 Continue`) leave at once.
 
-`GATEWAY_HTTP` is what every gateway server passes to uvicorn as its `http` protocol.
+`GatewayHttpProtocol` is what every gateway server passes to uvicorn as its `http` protocol.
 """
 
 from __future__ import annotations
@@ -79,6 +79,3 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         # uvloop's transports are not `asyncio.Transport` subclasses, but have its methods
         wrapped = CoalescingTransport(cast(asyncio.Transport, transport), self.loop)
         super().connection_made(cast(Any, wrapped))
-
-
-GATEWAY_HTTP = GatewayHttpProtocol

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fleetgate.api.app import create_app
-from fleetgate.api.server_protocol import GATEWAY_HTTP
+from fleetgate.api.server_protocol import GatewayHttpProtocol
 from fleetgate.demo.fleet import DEMO_SITES, demo_settings
 from fleetgate.demo.traffic import Outcome, scripted_mix
 from fleetgate.engine.app import create_engine_app
@@ -43,7 +43,7 @@ def _server(app: Any, port: int) -> uvicorn.Server:
         log_level="warning",
         access_log=False,
         lifespan="on",
-        http=GATEWAY_HTTP,
+        http=GatewayHttpProtocol,
     )
     server = uvicorn.Server(config)
     return server

@@ -46,13 +46,13 @@ def serve(
     if workers == 1:
         _run_single(settings, host or server.host, port or server.port, log_level)
         return
-    from fleetgate.api.server_protocol import GATEWAY_HTTP
+    from fleetgate.api.server_protocol import GatewayHttpProtocol
 
     os.environ["FLEETGATE_CONFIG"] = str(config.resolve())
     uvicorn.run(
         "fleetgate.gateway.command:app_from_env",
         factory=True,
-        http=GATEWAY_HTTP,
+        http=GatewayHttpProtocol,
         host=host or server.host,
         port=port or server.port,
         workers=workers,
@@ -66,11 +66,11 @@ def _run_single(settings: Settings, host: str, port: int, log_level: str) -> Non
     import uvicorn
 
     from fleetgate.api.app import create_app
-    from fleetgate.api.server_protocol import GATEWAY_HTTP
+    from fleetgate.api.server_protocol import GatewayHttpProtocol
 
     uvicorn.run(
         create_app(settings),
-        http=GATEWAY_HTTP,
+        http=GatewayHttpProtocol,
         host=host,
         port=port,
         log_level=log_level,

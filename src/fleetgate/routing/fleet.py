@@ -14,7 +14,7 @@ import heapq
 import math
 import random
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,7 @@ from fleetgate.errors import ConfigurationError, NotFound
 from fleetgate.routing.availability import AvailabilityTracker
 from fleetgate.routing.backends import Backend, Candidates, IndexArray, Mask, backends_from_settings
 from fleetgate.routing.config import RoutingSettings
+from fleetgate.routing.fleet_view import FleetView, FloatArray
 from fleetgate.routing.hashing import stable_hash
 from fleetgate.routing.health import CircuitBreaker, find_outliers
 from fleetgate.routing.snapshot import fleet_snapshot
@@ -30,39 +31,9 @@ from fleetgate.routing.snapshot import fleet_snapshot
 if TYPE_CHECKING:
     from fleetgate.settings import Settings
 
-FloatArray = npt.NDArray[np.float64]
 DrainScope = Literal["backend", "pool", "site"]
 
-__all__ = ["Backend", "Candidates", "DrainScope", "FleetState", "FleetView"]
-
-
-class FleetView(Protocol):
-    """What routing policies may read: per-backend vectors indexed by fleet position."""
-
-    @property
-    def routing(self) -> RoutingSettings: ...
-    @property
-    def in_flight(self) -> FloatArray: ...
-    @property
-    def load(self) -> FloatArray:
-        """In-flight requests per unit of capacity."""
-        ...
-
-    @property
-    def outstanding_tokens(self) -> FloatArray: ...
-    @property
-    def capacity(self) -> FloatArray: ...
-    @property
-    def rtt_s(self) -> FloatArray: ...
-    @property
-    def salts(self) -> npt.NDArray[np.uint64]: ...
-    @property
-    def requests_started(self) -> int: ...
-
-    def indices_of(self, candidates: Sequence[Backend]) -> IndexArray: ...
-    def latency_estimates(self, indices: IndexArray, now: float) -> tuple[FloatArray, FloatArray]:
-        """(time to first token, inter-token latency) per index; unknown ones get priors."""
-        ...
+__all__ = ["Backend", "Candidates", "DrainScope", "FleetState", "FleetView", "FloatArray"]
 
 
 class FleetState:

@@ -32,7 +32,7 @@ import numpy as np
 
 from fleetgate.routing.backends import Backend, IndexArray
 from fleetgate.routing.config import RoutingSettings
-from fleetgate.routing.fleet import FleetView, FloatArray
+from fleetgate.routing.fleet_view import FleetView, FloatArray
 from fleetgate.routing.hashing import rendezvous_scores, stable_hash
 
 FEW_CANDIDATES = 16

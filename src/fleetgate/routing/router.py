@@ -244,9 +244,8 @@ class Router:
         if kept is not None and kept.version == fleet.version:
             horizon = now - fleet.routing.probes.stale_after_s
             if kept.stale_below < horizon:
-                if horizon <= kept.fresh_from:
-                    return kept
-                kept.fresh_from = float(fleet.metrics_at[kept.fresh].min())  # newer stamps
+                if horizon > kept.fresh_from:  # fresh candidates may have newer stamps now
+                    kept.fresh_from = float(fleet.metrics_at[kept.fresh].min())
                 if horizon <= kept.fresh_from:
                     return kept
         opened = self._open(placed, tenant_id, request, share, now, frozenset(), frozenset())

@@ -231,15 +231,7 @@ class Replica:
             else:
                 self._advance(now)
             self._complete_finished(now)
-        if self.waiting and self.up and self._start_prefill(now):  # `_plan`, inline
-            return
-        if self.running:
-            self.phase = DECODE
-            self._wake_for_next_finish()
-            return
-        if self.phase != IDLE:
-            self.busy_seconds += now - self.busy_since
-        self.phase = IDLE
+        self._plan(now)
 
     def _head_fits(self) -> bool:
         job = self.waiting[0]
