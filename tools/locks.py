@@ -4,6 +4,10 @@ A lock lists ``name==version`` lines with their ``--hash=sha256:`` values and en
 resolved once for every supported Python (3.11+) and platform, and nothing that names a download
 host: it must work unchanged behind whatever package index or mirror a machine is set up with.
 
+``make lock`` also proves, with uv dry runs, that each lock installs from wheels alone (hashes
+checked) for CPython 3.11, 3.12 and 3.13 on Linux x86_64 and aarch64; other platforms resolve too
+(the markers are universal) but are not checked.
+
 Each lock's first line records a stamp of the ``pyproject.toml`` tables it was resolved from
 (``requires-python``, the dependencies, every optional extra and the build requirements). The
 check compares stamps without touching the network, so ``make test`` stops at once, naming
@@ -32,6 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 STAMP_PREFIX = "# fleetgate-lock-stamp: "
 FORBIDDEN_TRACKED = ("uv.lock", "pylock.toml")
+# Where the locks must install from wheels alone; `make lock` proves it with uv dry runs.
+PLATFORMS = ("x86_64-manylinux_2_28", "aarch64-manylinux_2_28")
+PYTHONS = ("3.11", "3.12", "3.13")
 # The uv that `make` installs into .tools/ when none is on PATH (requirements/bootstrap.lock).
 BOOTSTRAP_UV = "uv==0.13.10"
 # A lock line may be a comment, a requirement, a hash continuation or blank; these never.
@@ -187,6 +194,24 @@ def write_locks(uv: str, upgrade: bool) -> None:
     print("wrote requirements/bootstrap.lock")
 
 
+def installable(uv: str) -> list[str]:
+    """Locks that would not install from wheels, hashes checked, on a supported platform."""
+    found = []
+    for lock in locks(project_tables()):
+        for python in PYTHONS:
+            for platform in PLATFORMS:
+                with tempfile.TemporaryDirectory() as target:
+                    command = [uv, "pip", "install", "--dry-run", "--quiet", "--require-hashes"]
+                    command += ["--only-binary", ":all:", "--python-version", python]
+                    command += ["--python-platform", platform, "--target", target]
+                    command += ["-r", str(lock.path())]
+                    done = subprocess.run(command, capture_output=True, text=True, check=False)
+                if done.returncode != 0:
+                    reason = (done.stderr.strip().splitlines() or ["?"])[-1]
+                    found.append(f"{lock.name}.lock: Python {python} {platform}: {reason}")
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -201,9 +226,11 @@ def main(argv: list[str] | None = None) -> int:
         assert isinstance(extras, dict)
         print(",".join(sorted(extras)))
         return 0
+    found: list[str] = []
     if args.command == "lock":
         write_locks(args.uv, args.upgrade)
-    found = check()
+        found = installable(args.uv)
+    found += check()
     for problem in found:
         print(f"error: {problem}", file=sys.stderr)
     return 1 if found else 0
