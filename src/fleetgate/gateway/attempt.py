@@ -22,10 +22,10 @@ from fleetgate.errors import (
 )
 from fleetgate.gateway.access_log import AccessRecord, AttemptRecord
 from fleetgate.gateway.call import Call
-from fleetgate.gateway.forward import build_upstream_request
 from fleetgate.gateway.state import Gateway
 from fleetgate.routing.fleet import Backend
 from fleetgate.routing.router import RouteDecision
+from fleetgate.translate.table import TRANSLATIONS
 from fleetgate.upstream.client import UpstreamResponse
 
 RETRYABLE_STATUSES = frozenset({404, 408, 409, 429, 500, 502, 503, 504, 529})
@@ -71,7 +71,9 @@ async def send_attempt(
     that is the request's fault.
     """
     backend = decision.backend
-    upstream = build_upstream_request(call, backend.protocol, backend.served_model)
+    upstream = TRANSLATIONS[call.api, backend.protocol].request(
+        call.body, backend.served_model, call.stream, call.client_headers
+    )
     tokens = attempt_tokens(call)
     gw.fleet.begin(backend.id, tokens, gw.now())
     sent_at = time.monotonic()

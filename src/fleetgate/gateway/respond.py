@@ -10,42 +10,21 @@ upstream is closed and the call settled on every path, client disconnects includ
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import orjson
 
 from fleetgate.errors import ApiError, UpstreamError, UpstreamTimeout
 from fleetgate.gateway.call import Call, Settlement
-from fleetgate.gateway.converters import (
-    AnthropicPassthrough,
-    AnthropicToOpenAI,
-    OpenAIPassthrough,
-    OpenAIToAnthropic,
-    StreamConverter,
-)
 from fleetgate.gateway.dispatch import Opened, note_first_token
 from fleetgate.gateway.state import Gateway
+from fleetgate.translate.sse import anthropic_event_bytes
+from fleetgate.translate.stream import StreamConverter
+from fleetgate.translate.table import TRANSLATIONS
 from fleetgate.types import Usage
-from fleetgate.upstream.sse import anthropic_event_bytes
-from fleetgate.upstream.translate_response import (
-    anthropic_response_to_openai,
-    openai_response_to_anthropic,
-    usage_from_anthropic,
-    usage_from_openai,
-)
 
 PING = anthropic_event_bytes({"type": "ping"})
-
-
-def message_id() -> str:
-    return "msg_" + secrets.token_hex(12)
-
-
-def completion_id() -> str:
-    return "chatcmpl-" + secrets.token_hex(12)
 
 
 async def complete_answer(call: Call, opened: Opened) -> tuple[bytes, Usage]:
@@ -57,42 +36,16 @@ async def complete_answer(call: Call, opened: Opened) -> tuple[bytes, Usage]:
         raise UpstreamError("the backend sent an answer that is not JSON") from exc
     if not isinstance(data, dict):
         raise UpstreamError("the backend sent an answer that is not a JSON object")
-    answer, usage = _translate_complete(call, opened.backend.protocol, data)
+    answer, usage = TRANSLATIONS[call.api, opened.backend.protocol].complete(data, call.model.id)
     return orjson.dumps(answer), usage
-
-
-def _translate_complete(
-    call: Call, protocol: str, data: dict[str, Any]
-) -> tuple[dict[str, Any], Usage]:
-    model = call.model.id
-    if call.api == "anthropic":
-        if protocol == "anthropic":
-            data["model"] = model
-            return data, usage_from_anthropic(data.get("usage") or {})
-        answer = openai_response_to_anthropic(data, model=model, message_id=message_id())
-        return answer, usage_from_openai(data.get("usage") or {})
-    if protocol == "openai":
-        data["model"] = model
-        return data, usage_from_openai(data.get("usage") or {})
-    created = int(time.time())
-    answer = anthropic_response_to_openai(
-        data, model=model, completion_id=completion_id(), created=created
-    )
-    return answer, usage_from_anthropic(data.get("usage") or {})
 
 
 def converter_for(call: Call, opened: Opened) -> StreamConverter:
     """The stream converter for this front door and backend protocol."""
     backend = opened.backend
-    if call.api == "anthropic":
-        if backend.protocol == "anthropic":
-            return AnthropicPassthrough(call.model.id, backend.served_model)
-        return OpenAIToAnthropic(call.model.id, message_id(), call.estimated_input_tokens)
-    if backend.protocol == "openai":
-        return OpenAIPassthrough(
-            call.model.id, backend.served_model, call.include_usage, call.estimated_input_tokens
-        )
-    return AnthropicToOpenAI(call.model.id, completion_id(), int(time.time()), call.include_usage)
+    return TRANSLATIONS[call.api, backend.protocol].stream(
+        call.model.id, backend.served_model, call.estimated_input_tokens, call.include_usage
+    )
 
 
 async def stream_answer(
