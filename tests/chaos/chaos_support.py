@@ -25,7 +25,7 @@ from gateway_harness import ServerThread
 
 from conftest import free_port, wait_for_port
 from fleetgate.api.app import create_app
-from fleetgate.gateway.state import Gateway
+from fleetgate.gateway.process import Gateway
 from fleetgate.settings import settings_from_mapping
 
 MODEL = "claude-sonnet-sim"

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from gateway_harness import LiveFleet
 
-from fleetgate.gateway.state import Gateway
+from fleetgate.gateway.process import Gateway
 from fleetgate.limits.limiter import Admission
 from fleetgate.types import Usage
 

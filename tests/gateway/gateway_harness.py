@@ -22,7 +22,7 @@ from fleetgate.api.server_protocol import GatewayHttpProtocol
 from fleetgate.engine.app import create_engine_app
 from fleetgate.engine.options import EngineOptions
 from fleetgate.engine.timers import step_timer_for
-from fleetgate.gateway.state import Gateway
+from fleetgate.gateway.process import Gateway
 from fleetgate.settings import Settings, settings_from_mapping
 
 

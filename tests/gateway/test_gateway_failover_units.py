@@ -1,5 +1,5 @@
-"""Units of the routing integration: priority from plan or tier, finishing with the tokens begun
-with, the bounded priority wait queue, hedging statistics, and the access-log record."""
+"""Units of the routing integration: priority from plan or tier, an attempt finishing with the
+tokens it began with, the bounded priority wait queue, hedging statistics, the access-log record."""
 
 from __future__ import annotations
 
@@ -8,22 +8,21 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 from fleetgate.errors import Overloaded
 from fleetgate.gateway.access_log import AccessLog, AccessRecord, AttemptRecord
-from fleetgate.gateway.attempt import Opened
+from fleetgate.gateway.attempt import Attempt
 from fleetgate.gateway.call import Call
-from fleetgate.gateway.dispatch import finish_attempt, route_request
+from fleetgate.gateway.failover import route_request
 from fleetgate.gateway.hedge_stats import MIN_SAMPLES, HedgeStats
+from fleetgate.gateway.process import Gateway
 from fleetgate.gateway.queueing import WaitQueue
-from fleetgate.gateway.state import Gateway
 from fleetgate.routing.config import HedgingSettings, QueueSettings
 from fleetgate.settings import settings_from_mapping
 from fleetgate.types import Usage
-from fleetgate.upstream.client import UpstreamResponse
 
 MODEL = "m"
 
@@ -46,7 +45,8 @@ def call_for(gw: Gateway, tenant_id: str, stream: bool = True) -> Call:
     return Call(
         request_id="req_1", api="anthropic", endpoint="messages", started=time.monotonic(),
         tenant_id=tenant_id, tenant=gw.tenants.get(tenant_id), model=gw.models[MODEL],
-        body={}, stream=stream, max_tokens=400, estimated_input_tokens=100,
+        body={"model": MODEL, "max_tokens": 400, "messages": [{"role": "user", "content": "hi"}]},
+        stream=stream, max_tokens=400, estimated_input_tokens=100,
     )  # fmt: skip
 
 
@@ -65,12 +65,10 @@ def test_finish_releases_the_tokens_begun_with(tmp_path: Path, caplog: Any) -> N
     gw.fleet.begin(backend.id, 1000, gw.now())  # another request stays in flight
     call = call_for(gw, "plain")
     decision = gw.router.decide(route_request(gw, call), call.tenant, gw.now(), gw.rng)
-    gw.fleet.begin(backend.id, 500, gw.now())
-    response = cast(UpstreamResponse, None)
     record = AccessRecord("req_1", "plain", MODEL, "messages", True, 2)
-    opened = Opened(backend, response, decision, 500, time.monotonic(), call.started)
-    opened.record = record
-    finish_attempt(gw, call, opened, Usage(input_tokens=100, output_tokens=7), ok=True)
+    attempt = Attempt(gw, call, decision, record)  # begins with 100 + 400 tokens
+    assert attempt.tokens == 500
+    attempt.finish(Usage(input_tokens=100, output_tokens=7), ok=True)
     position = gw.fleet.index[backend.id]
     assert gw.fleet.outstanding_tokens[position] == 1000
     assert gw.fleet.in_flight[position] == 1
@@ -83,12 +81,10 @@ def test_finish_releases_the_tokens_begun_with(tmp_path: Path, caplog: Any) -> N
 
 def test_client_leaving_judges_nobody(tmp_path: Path) -> None:
     gw = gateway(tmp_path)
-    backend = gw.fleet.backends[0]
     call = call_for(gw, "plain")
     decision = gw.router.decide(route_request(gw, call), call.tenant, gw.now(), gw.rng)
-    gw.fleet.begin(backend.id, 500, gw.now())
-    opened = Opened(backend, cast(UpstreamResponse, None), decision, 500, 0.0, 0.0)
-    finish_attempt(gw, call, opened, Usage(), ok=False)
+    record = AccessRecord("req_1", "plain", MODEL, "messages", True, 2)
+    Attempt(gw, call, decision, record).finish(Usage(), ok=False)
     assert gw.fleet.availability.report(gw.now()) == []
     assert gw.fleet.breakers[0].state == "closed"
     gw.keys.close()

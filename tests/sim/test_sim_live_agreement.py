@@ -34,7 +34,7 @@ from conftest import free_port
 from fleetgate.api.app import create_app
 from fleetgate.engine.app import create_engine_app
 from fleetgate.engine.options import EngineOptions
-from fleetgate.gateway.state import Gateway
+from fleetgate.gateway.process import Gateway
 from fleetgate.perfmodel import RooflineStepTimer
 from fleetgate.settings import settings_from_mapping
 from fleetgate.sim.sweep import run_file

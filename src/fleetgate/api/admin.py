@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fleetgate.api.http import endpoint, read_body, require_admin
+from fleetgate.api.handler_support import endpoint, read_body, require_admin
 from fleetgate.api.json_body import parse_json_body
 from fleetgate.errors import InvalidRequest, NotFound
-from fleetgate.gateway.state import Gateway
+from fleetgate.gateway.process import Gateway
 
 ADMIN_BODY_LIMIT = 64 * 1024
 

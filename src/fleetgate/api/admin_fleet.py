@@ -20,9 +20,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fleetgate.api.admin import admin_body
-from fleetgate.api.http import endpoint, require_admin
+from fleetgate.api.handler_support import endpoint, require_admin
 from fleetgate.errors import InvalidRequest
-from fleetgate.gateway.state import Gateway
+from fleetgate.gateway.process import Gateway
 from fleetgate.routing.availability import SCOPES
 from fleetgate.routing.fleet import DrainScope
 

@@ -1,7 +1,8 @@
 """Anthropic Messages API handlers: `/v1/messages` and `/v1/messages/count_tokens`.
 
 Thin: read and check the body, authenticate, resolve the model, estimate input tokens, then hand a
-`Call` to the gateway pipeline. Query strings such as `?beta=true` are accepted and ignored.
+`Call` to the gateway's walk and render its answer. Query strings such as `?beta=true` are
+accepted and ignored.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fleetgate.api.http import authenticate, client_headers, endpoint, read_body
+from fleetgate.api.handler_support import authenticate, client_headers, endpoint, read_body
 from fleetgate.api.json_body import parse_json_body
+from fleetgate.api.render import response_for
 from fleetgate.api.schema_anthropic import MessagesRequest, validate_messages
 from fleetgate.api.token_estimate import estimate_anthropic_input_tokens
 from fleetgate.errors import NotFound
 from fleetgate.gateway.call import Call
-from fleetgate.gateway.pipeline import admit, serve_generation
-from fleetgate.gateway.state import Gateway
+from fleetgate.gateway.process import Gateway
+from fleetgate.gateway.walk import admit, serve_generation
 from fleetgate.settings import ModelSettings
 
 
@@ -62,7 +64,7 @@ async def _call(
 async def messages(request: Request, gw: Gateway, request_id: str) -> Response:
     """POST /v1/messages"""
     call, _ = await _call(request, gw, request_id, count_tokens=False)
-    return await serve_generation(gw, call, "messages")
+    return response_for(await serve_generation(gw, call, "messages"))
 
 
 @endpoint("anthropic", "count_tokens")
@@ -71,5 +73,4 @@ async def count_tokens(request: Request, gw: Gateway, request_id: str) -> Respon
     call, _ = await _call(request, gw, request_id, count_tokens=True)
     await admit(gw, call, "count_tokens")
     body = orjson.dumps({"input_tokens": call.estimated_input_tokens})
-    headers = {**call.response_headers, "request-id": request_id}
-    return Response(body, headers=headers, media_type="application/json")
+    return Response(body, headers=call.response_headers, media_type="application/json")

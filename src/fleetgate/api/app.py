@@ -14,20 +14,18 @@ from contextlib import asynccontextmanager
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from fleetgate.api import admin, admin_fleet, admin_limits
 from fleetgate.api.anthropic import count_tokens, messages
-from fleetgate.api.front_door import FrontDoor
-from fleetgate.api.http import error_response, gateway_of
+from fleetgate.api.front_door import FrontDoor, request_id_of
+from fleetgate.api.handler_support import error_response, gateway_of
 from fleetgate.api.openai import chat_completions, list_models
-from fleetgate.api.request_id import RequestIdMiddleware, request_id_of
 from fleetgate.api.usage import usage
 from fleetgate.errors import ApiError, InvalidRequest, NotFound
-from fleetgate.gateway.state import Gateway
+from fleetgate.gateway.process import Gateway
 from fleetgate.settings import Settings
 
 
@@ -101,7 +99,6 @@ def create_app(settings: Settings, *, gateway: Gateway | None = None) -> FrontDo
         routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
-        middleware=[Middleware(RequestIdMiddleware)],
     )
     app.state.gateway = gw
     lanes = {

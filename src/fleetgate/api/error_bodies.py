@@ -8,16 +8,13 @@ own OpenAI type (``"requests"`` or ``"tokens"``). Status and types come from
 
 from __future__ import annotations
 
-from typing import Literal
-
 import orjson
 
 from fleetgate.errors import ApiError, RateLimited, spec_for
+from fleetgate.translate.table import Api
 
-ApiName = Literal["anthropic", "openai"]
 
-
-def status_for(error: ApiError, api: ApiName) -> int:
+def status_for(error: ApiError, api: Api) -> int:
     """The HTTP status that answers `error` on `api`."""
     spec = spec_for(error)
     return spec.status if api == "anthropic" else spec.openai_status

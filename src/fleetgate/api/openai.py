@@ -9,13 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from fleetgate.api.anthropic import resolve_model
-from fleetgate.api.http import authenticate, endpoint, read_body
+from fleetgate.api.handler_support import authenticate, endpoint, read_body
 from fleetgate.api.json_body import parse_json_body
+from fleetgate.api.render import response_for
 from fleetgate.api.schema_openai import validate_chat
 from fleetgate.api.token_estimate import estimate_openai_input_tokens
 from fleetgate.gateway.call import Call
-from fleetgate.gateway.pipeline import serve_generation
-from fleetgate.gateway.state import Gateway
+from fleetgate.gateway.process import Gateway
+from fleetgate.gateway.walk import serve_generation
 
 DEFAULT_MAX_TOKENS = 4096
 """Output reserved for a chat request that names no max_tokens (the model's answer length cap)."""
@@ -45,7 +46,7 @@ async def chat_completions(request: Request, gw: Gateway, request_id: str) -> Re
         estimated_input_tokens=estimate_openai_input_tokens(body),
         include_usage=checked.include_usage,
     )
-    return await serve_generation(gw, call, "chat")
+    return response_for(await serve_generation(gw, call, "chat"))
 
 
 @endpoint("openai", "models")

@@ -12,8 +12,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fleetgate.api.http import authenticate, endpoint
-from fleetgate.gateway.state import Gateway
+from fleetgate.api.handler_support import authenticate, endpoint
+from fleetgate.gateway.process import Gateway
 
 
 @endpoint("anthropic", "usage")

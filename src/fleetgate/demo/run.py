@@ -24,7 +24,7 @@ from fleetgate.demo.traffic import Outcome, scripted_mix
 from fleetgate.engine.app import create_engine_app
 from fleetgate.engine.options import EngineOptions
 from fleetgate.engine.timers import step_timer_for
-from fleetgate.gateway.state import Gateway
+from fleetgate.gateway.process import Gateway
 
 STARTUP_TIMEOUT_S = 20.0
 

@@ -30,8 +30,10 @@ from fleetgate.engine.generation import OutputPlan, plan_output, resolve_max_tok
 from fleetgate.engine.metrics import EngineMetrics
 from fleetgate.engine.options import EngineOptions, FaultSettings
 from fleetgate.engine.scheduler import TokenSource
-from fleetgate.engine.wire import SSE_DONE, ChunkWriter, completion_body, error_body
+from fleetgate.engine.wire import ChunkWriter, completion_body, error_body
 from fleetgate.errors import ApiError, InternalError
+from fleetgate.translate.ids import completion_id
+from fleetgate.translate.sse import OPENAI_DONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,7 @@ class ChatCompletions:
             request=request,
             plan=plan,
             faults=self._faults.settings,
-            completion_id=f"chatcmpl-{uuid.uuid4().hex}",
+            completion_id=completion_id(),
             tool_call_id=f"chatcmpl-tool-{uuid.uuid4().hex}",
             created=int(time.time()),
         )
@@ -195,7 +197,9 @@ class ChatCompletions:
             return  # the response never completes: the server drops the connection
         closing = writer.finish(plan.finish_reason) + writer.usage(request.prompt_tokens, sent)
         self._metrics.record_success(plan.finish_reason)
-        await send({"type": "http.response.body", "body": closing + SSE_DONE, "more_body": False})
+        await send(
+            {"type": "http.response.body", "body": closing + OPENAI_DONE, "more_body": False}
+        )
 
     @staticmethod
     def _events(writer: ChunkWriter, answer: _Answer, sent: int, upto: int) -> bytes:
@@ -214,5 +218,5 @@ class ChatCompletions:
             watch.stop()
         self._metrics.record_failure()
         _status, body = error_body(error)
-        event = b"data: " + body + b"\n\n" + SSE_DONE
+        event = b"data: " + body + b"\n\n" + OPENAI_DONE
         await send({"type": "http.response.body", "body": event, "more_body": False})

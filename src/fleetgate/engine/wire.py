@@ -14,8 +14,6 @@ import orjson
 from fleetgate.engine.generation import OutputPlan
 from fleetgate.errors import ApiError, spec_for
 
-SSE_DONE = b"data: [DONE]\n\n"
-
 
 def error_body(error: ApiError) -> tuple[int, bytes]:
     """The OpenAI-shaped status and body of an API error."""

@@ -1,1 +1,1 @@
-"""The gateway shell: the walk of one request (auth, admit, route, relay, settle), its state."""
+"""The gateway: the walk of one request (admit, failover, attempt, answer, settle), its process."""

@@ -1,60 +1,31 @@
-"""One attempt of a call on one backend: send it, book its load in the fleet state, judge it.
+"""One attempt of a call on one backend, from begin to finish: the fleet half of settling.
 
-`send_attempt` begins the attempt in the fleet state with the call's token estimate (input plus
-maximum output) and, when the backend fails before answering, finishes it at once with that same
-count and the backend's verdict. An attempt that answered becomes an `Opened`, which carries the
-count until the call settles (`dispatch.finish_attempt`), so outstanding tokens never drift.
+An `Attempt` begins in the fleet state when it is made, with the call's token estimate (input plus
+maximum output), and is finished there exactly once with that same count, so outstanding tokens
+never drift. It ends in one of three ways:
+
+- `unanswered`: the send failed or was cancelled before the headers came (with the verdict on the
+  backend that failover chose; `ok=None` releases it without one);
+- `release`: it answered but lost a hedge race (closed, released without a verdict);
+- `finish`: it served the call, when the call settles (the backend judged unless the client went
+  away, inter-token latency, end-to-end availability, hedge latency, the access log).
+
+`first_token` records the time to first token for routing. This module holds the only calls to the
+fleet state's `begin`, `first_token` and `finish`.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
-import orjson
-
-from fleetgate.errors import (
-    ApiError,
-    InvalidRequest,
-    RequestTooLarge,
-    UpstreamError,
-    UpstreamStatus,
-)
+from fleetgate.errors import ApiError
 from fleetgate.gateway.access_log import AccessRecord, AttemptRecord
 from fleetgate.gateway.call import Call
-from fleetgate.gateway.forward import build_upstream_request
-from fleetgate.gateway.state import Gateway
-from fleetgate.routing.fleet import Backend
+from fleetgate.gateway.process import Gateway
 from fleetgate.routing.router import RouteDecision
+from fleetgate.translate.table import TRANSLATIONS, Translation
+from fleetgate.types import Usage
 from fleetgate.upstream.client import UpstreamResponse
-
-RETRYABLE_STATUSES = frozenset({404, 408, 409, 429, 500, 502, 503, 504, 529})
-"""Upstream statuses that say "not this backend, not now" rather than "bad request"."""
-
-
-@dataclass(slots=True)
-class Opened:
-    """An upstream request whose response headers have arrived."""
-
-    backend: Backend
-    response: UpstreamResponse
-    decision: RouteDecision
-    tokens: int
-    """The token count the fleet state was given at `begin`; `finish` gets the same."""
-    sent_at: float
-    """`time.monotonic()` when the request was sent to the backend."""
-    started: float
-    """`time.monotonic()` when the client request arrived."""
-    attempts: int = 1
-    first_token_at: float | None = None
-    failure: ApiError | None = None
-    """Set when the backend failed after answering (a broken stream): the backend's fault."""
-    record: AccessRecord | None = None
-
-    def fail(self, exc: BaseException) -> None:
-        """Note that the backend failed after its headers (a client leaving is not a failure)."""
-        if isinstance(exc, ApiError) and self.failure is None:
-            self.failure = exc
 
 
 def attempt_tokens(call: Call) -> int:
@@ -62,74 +33,122 @@ def attempt_tokens(call: Call) -> int:
     return max(call.estimated_input_tokens, 0) + max(call.max_tokens, 0)
 
 
-async def send_attempt(
-    gw: Gateway, call: Call, decision: RouteDecision, record: AccessRecord
-) -> Opened:
-    """Send `call` to the decision's backend; return when its headers arrive.
+class Attempt:
+    """A call sent (or being sent) to one backend, booked in the fleet state until it ends."""
 
-    Raises the retryable `UpstreamError` of a failed backend, or the client's error for a 4xx
-    that is the request's fault.
-    """
-    backend = decision.backend
-    upstream = build_upstream_request(call, backend.protocol, backend.served_model)
-    tokens = attempt_tokens(call)
-    gw.fleet.begin(backend.id, tokens, gw.now())
-    sent_at = time.monotonic()
-    try:
-        response = await gw.client.send(backend, upstream.path, upstream.body, upstream.headers)
-    except UpstreamStatus as exc:
-        retryable = exc.status in RETRYABLE_STATUSES
-        _ended(gw, call, backend, tokens, f"status_{exc.status}", record, ok=not retryable)
-        raise exc if retryable else _client_error(exc) from None
-    except UpstreamError as exc:
-        _ended(gw, call, backend, tokens, type(exc).__name__, record, ok=False)
-        raise
-    except BaseException:  # cancelled: the client left, or a hedge lost the race
-        _ended(gw, call, backend, tokens, "cancelled", record, ok=None)
-        raise
-    gw.metrics.labelled(gw.metrics.backend_requests, backend.id, backend.site_id, "ok").inc()
-    record.attempts.append(AttemptRecord(backend.id, backend.site_id, "ok"))
-    return Opened(backend, response, decision, tokens, sent_at, call.started)
-
-
-def _ended(
-    gw: Gateway,
-    call: Call,
-    backend: Backend,
-    tokens: int,
-    outcome: str,
-    record: AccessRecord,
-    *,
-    ok: bool | None,
-) -> None:
-    """An attempt that ended before answering; `ok=None` releases it without a verdict."""
-    gw.fleet.finish(
-        backend.id, ok=bool(ok), tokens=tokens, now=gw.now(), record_outcome=ok is not None
+    __slots__ = (
+        "attempts",
+        "backend",
+        "call",
+        "decision",
+        "failure",
+        "first_token_at",
+        "gw",
+        "record",
+        "response",
+        "sent_at",
+        "tokens",
+        "translation",
+        "upstream",
     )
-    gw.fleet_runtime.queue.notify(call.model.id)
-    gw.metrics.labelled(gw.metrics.backend_requests, backend.id, backend.site_id, outcome).inc()
-    record.attempts.append(AttemptRecord(backend.id, backend.site_id, outcome))
 
+    response: UpstreamResponse
+    """The upstream's answer, once `send` returned."""
 
-def _client_error(exc: UpstreamStatus) -> ApiError:
-    """An upstream 4xx that is the client's answer, with the upstream's own message."""
-    message = _upstream_message(exc.body) or f"the backend refused the request ({exc.status})"
-    if exc.status == 413:
-        return RequestTooLarge(message)
-    if exc.status in {400, 422}:
-        return InvalidRequest(message)
-    return UpstreamError(f"the backend answered {exc.status}: {message}")
+    def __init__(
+        self, gw: Gateway, call: Call, decision: RouteDecision, record: AccessRecord
+    ) -> None:
+        """Build the backend's request, then begin the attempt in the fleet state (a body that
+        cannot be translated is refused before anything is booked)."""
+        self.gw = gw
+        self.call = call
+        self.decision = decision
+        self.backend = decision.backend
+        self.record = record
+        self.translation: Translation = TRANSLATIONS[call.api, self.backend.protocol]
+        self.upstream = self.translation.request(
+            call.body, self.backend.served_model, call.stream, call.client_headers
+        )
+        self.tokens = attempt_tokens(call)
+        """The token count the fleet state was given at `begin`; `finish` gets the same."""
+        self.attempts = 1
+        self.first_token_at: float | None = None
+        self.failure: ApiError | None = None
+        """Set when the backend failed after answering (a broken stream): the backend's fault."""
+        gw.fleet.begin(self.backend.id, self.tokens, gw.now())
+        self.sent_at = time.monotonic()
+        """`time.monotonic()` when the request was sent to the backend."""
 
+    async def send(self) -> None:
+        """Send the call; return when the response headers arrived. A failure propagates and the
+        attempt stays booked: the caller ends it with `unanswered`."""
+        backend, upstream = self.backend, self.upstream
+        self.response = await self.gw.client.send(
+            backend, upstream.path, upstream.body, upstream.headers
+        )
+        metrics = self.gw.metrics
+        metrics.labelled(metrics.backend_requests, backend.id, backend.site_id, "ok").inc()
+        self.record.attempts.append(AttemptRecord(backend.id, backend.site_id, "ok"))
 
-def _upstream_message(body: bytes) -> str | None:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if isinstance(data, dict):
-        error = data.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])
-        if isinstance(data.get("message"), str):
-            return str(data["message"])
-    return None
+    def unanswered(self, outcome: str, *, ok: bool | None) -> None:
+        """End an attempt that never answered; `ok=None` releases it without a verdict."""
+        gw, backend = self.gw, self.backend
+        gw.fleet.finish(
+            backend.id, ok=bool(ok), tokens=self.tokens, now=gw.now(), record_outcome=ok is not None
+        )
+        gw.fleet_runtime.queue.notify(self.call.model.id)
+        gw.metrics.labelled(gw.metrics.backend_requests, backend.id, backend.site_id, outcome).inc()
+        self.record.attempts.append(AttemptRecord(backend.id, backend.site_id, outcome))
+
+    def release(self) -> None:
+        """Drop an answer that lost the hedge race: close it, release its load without a verdict."""
+        self.response.close()
+        self.gw.fleet.finish(
+            self.backend.id, ok=True, tokens=self.tokens, now=self.gw.now(), record_outcome=False
+        )
+
+    def fail(self, exc: BaseException) -> None:
+        """Note that the backend failed after its headers (a client leaving is not a failure)."""
+        if isinstance(exc, ApiError) and self.failure is None:
+            self.failure = exc
+
+    def first_token(self) -> None:
+        """The first content of a stream reached the client: time to first token, for routing."""
+        if self.first_token_at is not None:
+            return
+        self.first_token_at = time.monotonic()
+        self.gw.fleet.first_token(
+            self.backend.id, self.first_token_at - self.sent_at, self.gw.now()
+        )
+        self.record.ttft_s = self.first_token_at - self.call.started
+
+    def finish(self, usage: Usage, ok: bool) -> None:
+        """Release the serving attempt's load with the tokens it began with, judge the backend
+        (a client that went away judges nothing), count end-to-end availability, write the log."""
+        gw, call = self.gw, self.call
+        ended = time.monotonic()
+        failed = self.failure is not None
+        judged = ok or failed
+        itl_s = None
+        if ok and self.first_token_at is not None and usage.output_tokens > 1:
+            itl_s = (ended - self.first_token_at) / (usage.output_tokens - 1)
+        gw.fleet.finish(
+            self.backend.id,
+            ok=ok,
+            tokens=self.tokens,
+            now=gw.now(),
+            itl_s=itl_s,
+            record_outcome=judged,
+        )
+        gw.fleet_runtime.queue.notify(call.model.id)
+        if judged:
+            gw.fleet.record_request(ok=ok, now=gw.now())
+        if ok and not call.stream:
+            gw.fleet_runtime.hedges.observe(call.model.id, ended - self.sent_at)
+        record = self.record
+        record.outcome = "ok" if ok else ("failed" if failed else "client_gone")
+        record.error = None if self.failure is None else type(self.failure).__name__
+        record.input_tokens = usage.total_input_tokens
+        record.output_tokens = usage.output_tokens
+        record.duration_s = ended - call.started
+        gw.fleet_runtime.access_log.write(record)

@@ -1,6 +1,6 @@
 """Hedging statistics: recent non-streaming answer times per model (the hedging percentile)
 and the hedge budget (`routing.hedging.max_share` of eligible requests over a rolling minute).
-Kept apart from `fleetgate.gateway.hedging` so the gateway state can own one without import
+Kept apart from `fleetgate.gateway.failover` so the gateway process can own one without import
 cycles. Times are `time.monotonic()` seconds passed in by the caller.
 """
 

@@ -1,1 +1,1 @@
-"""Talking to backends: OpenAI- and Anthropic-compatible adapters and translation between them."""
+"""The HTTP/1.1 client the gateway talks to backends with: connection pool, requests, streams."""

@@ -1,8 +1,9 @@
-"""What every front-door handler shares: body limits, API keys, and errors in the API's shape.
+"""What every handler shares: the endpoint wrapper, body limits, API keys, errors in API shape.
 
 `endpoint(api, name)` wraps a handler so that any `ApiError` becomes that API's JSON error with
 the right status and headers, anything unexpected becomes a logged 500 `api_error` (never a stack
-trace to the client), and every answer carries a `request-id` and is counted in the metrics.
+trace to the client), and every answer is counted in the metrics. The request id it hands the
+handler was made by the front door, which also stamps it on the answer.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from fleetgate.api.error_bodies import anthropic_error_body, openai_error_body, status_for
-from fleetgate.api.request_id import request_id_of
+from fleetgate.api.front_door import request_id_of
 from fleetgate.errors import (
     ApiError,
     AuthenticationFailed,
@@ -26,8 +27,8 @@ from fleetgate.errors import (
     PermissionDenied,
     RequestTooLarge,
 )
-from fleetgate.gateway.call import Api
-from fleetgate.gateway.state import Gateway
+from fleetgate.gateway.process import Gateway
+from fleetgate.translate.table import FORWARDED_ANTHROPIC_HEADERS, Api
 
 log = logging.getLogger("fleetgate.api")
 
@@ -45,7 +46,7 @@ def error_response(error: ApiError, api: Api, request_id: str) -> Response:
     body = (
         anthropic_error_body(error, request_id) if api == "anthropic" else openai_error_body(error)
     )
-    headers = {**error.headers, "request-id": request_id}
+    headers = dict(error.headers)
     if api == "openai":
         headers["x-request-id"] = request_id
     return Response(
@@ -75,7 +76,6 @@ def endpoint(api: Api, name: str) -> Callable[[Handler], Callable[[Request], Awa
             finally:
                 gw.in_flight -= 1
                 gw.metrics.in_flight.dec()
-            response.headers.setdefault("request-id", request_id)
             model = getattr(request.state, "model_id", "-")
             gw.metrics.labelled(gw.metrics.requests, name, model, str(response.status_code)).inc()
             gw.metrics.labelled(gw.metrics.latency, name, model).observe(time.monotonic() - started)
@@ -145,7 +145,7 @@ def require_admin(request: Request, gw: Gateway) -> None:
 def client_headers(request: Request) -> dict[str, str]:
     """The client headers forwarded to Anthropic upstreams."""
     out: dict[str, Any] = {}
-    for name in ("anthropic-version", "anthropic-beta"):
+    for name in FORWARDED_ANTHROPIC_HEADERS:
         value = request.headers.get(name)
         if value:
             out[name] = value

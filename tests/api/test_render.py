@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from fleetgate.gateway.pipeline import HEAD_HOLD_S, RelayResponse
+from fleetgate.api.render import HEAD_HOLD_S, RelayResponse
 
 
 def test_cleanup_runs_when_the_client_leaves_before_anything_was_sent() -> None:

@@ -1,72 +1,29 @@
-"""Stream converters: upstream SSE bytes in, front-door SSE bytes out, usage tracked on the way.
+"""Same-protocol stream converters: the upstream's events pass through, usage is read.
 
-One converter per (front door, backend protocol) pair. Same-protocol converters pass events
-through and only read the usage; cross-protocol ones translate event by event. Each knows whether
-the upstream finished properly (`complete`) and how to end a broken stream in its front door's
-error shape.
+`AnthropicPassthrough` (Anthropic upstream, Anthropic front door) and `OpenAIPassthrough` (OpenAI
+upstream, OpenAI front door). Bytes go out as they came unless the client knows the model by
+another name, or (OpenAI) usage the client did not ask for must be hidden.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
-from fleetgate.errors import ApiError, Overloaded, UpstreamError, spec_for
-from fleetgate.types import Usage
-from fleetgate.upstream.sse import (
-    OPENAI_DONE,
-    SSEDecoder,
-    anthropic_event_bytes,
-    encode_sse,
-    openai_chunk_bytes,
+from fleetgate.errors import ApiError
+from fleetgate.translate.response import usage_from_anthropic, usage_from_openai
+from fleetgate.translate.sse import OPENAI_DONE, OPENAI_DONE_DATA, SSEDecoder, encode_sse
+from fleetgate.translate.stream import (
+    anthropic_error_event,
+    load_event,
+    openai_error_chunk,
+    stream_error,
 )
-from fleetgate.upstream.translate_response import usage_from_anthropic, usage_from_openai
-from fleetgate.upstream.translate_stream import AnthropicToOpenAIStream, OpenAIToAnthropicStream
+from fleetgate.types import Usage
 
-
-class StreamConverter(Protocol):
-    """Turns an upstream stream into the front door's stream."""
-
-    complete: bool
-
-    @property
-    def usage(self) -> Usage:
-        """What the stream used so far (the upstream's report, or a count of what was sent)."""
-        ...
-
-    def start(self) -> bytes:
-        """Bytes to send as soon as the upstream accepted the request."""
-        ...
-
-    def feed(self, chunk: bytes) -> bytes:
-        """Front-door bytes for one upstream chunk (may be empty)."""
-        ...
-
-    def finish(self) -> bytes:
-        """Closing bytes once the upstream ended."""
-        ...
-
-    def error(self, exc: ApiError) -> bytes:
-        """An error event that ends the stream in the front door's shape."""
-        ...
-
-
-def anthropic_error_event(exc: ApiError) -> bytes:
-    """`event: error` with Anthropic's error object."""
-    payload = {
-        "type": "error",
-        "error": {"type": spec_for(exc).anthropic_type, "message": exc.message},
-    }
-    return anthropic_event_bytes(payload)
-
-
-def openai_error_chunk(exc: ApiError) -> bytes:
-    """A `data:` chunk carrying OpenAI's error object (the SDKs raise on it)."""
-    spec = spec_for(exc)
-    error = {"message": exc.message, "type": spec.openai_type, "param": None, "code": exc.code}
-    return openai_chunk_bytes({"error": error})
+OPENAI_DONE_MARK = OPENAI_DONE_DATA.encode()
 
 
 class AnthropicPassthrough:
@@ -105,7 +62,7 @@ class AnthropicPassthrough:
 
     def _observe(self, name: str | None, data: str, *, parse_only: bool) -> bytes:
         if name in {"message_start", "message_delta", "message_stop"} or not parse_only:
-            payload = _loads(data)
+            payload = load_event(data)
             if name == "message_start" and isinstance(payload.get("message"), dict):
                 message = payload["message"]
                 self._reported = usage_from_anthropic(message.get("usage") or {})
@@ -122,40 +79,6 @@ class AnthropicPassthrough:
 
     def finish(self) -> bytes:
         return b""
-
-    def error(self, exc: ApiError) -> bytes:
-        return anthropic_error_event(exc)
-
-
-class OpenAIToAnthropic:
-    """OpenAI upstream to the Anthropic front door: chunks become Anthropic events."""
-
-    def __init__(self, client_model: str, message_id: str, input_estimate: int) -> None:
-        self._decoder = SSEDecoder()
-        self._stream = OpenAIToAnthropicStream(client_model, message_id, input_estimate)
-        self.usage = Usage()
-        self.complete = False
-
-    def start(self) -> bytes:
-        return b"".join(anthropic_event_bytes(e) for e in self._stream.start())
-
-    def feed(self, chunk: bytes) -> bytes:
-        out: list[bytes] = []
-        for event in self._decoder.feed(chunk):
-            if event.data.strip() == "[DONE]":
-                self.complete = True
-                continue
-            payload = _loads(event.data)
-            if "error" in payload and "choices" not in payload:
-                raise _stream_error(payload)
-            out.extend(anthropic_event_bytes(e) for e in self._stream.feed(payload))
-        self.usage = self._stream.usage
-        return b"".join(out)
-
-    def finish(self) -> bytes:
-        events = self._stream.finish()
-        self.usage = self._stream.usage
-        return b"".join(anthropic_event_bytes(e) for e in events)
 
     def error(self, exc: ApiError) -> bytes:
         return anthropic_error_event(exc)
@@ -209,7 +132,7 @@ class OpenAIPassthrough:
         if self._renaming or b'"usage":{' in batch or b'"usage": {' in batch or b'"error"' in batch:
             return self._events_out([e.data for e in SSEDecoder().feed(batch)])
         count = batch.count(b"\n\n")
-        if b"[DONE]" in batch:
+        if OPENAI_DONE_MARK in batch:
             self.complete = True
             count -= 1
         if self._reported is None:
@@ -219,7 +142,7 @@ class OpenAIPassthrough:
     def _events_out(self, events: list[str]) -> bytes:
         out: list[bytes] = []
         for data in events:
-            if data.strip() == "[DONE]":
+            if data.strip() == OPENAI_DONE_DATA:
                 self.complete = True
                 out.append(OPENAI_DONE)
                 continue
@@ -227,9 +150,9 @@ class OpenAIPassthrough:
                 self._events += 1
             raw = data.encode()
             if b'"usage":{' in raw or b'"usage": {' in raw or b'"error"' in raw:
-                payload = _loads(data)
+                payload = load_event(data)
                 if "error" in payload and "choices" not in payload:
-                    raise _stream_error(payload)
+                    raise stream_error(payload)
                 if isinstance(payload.get("usage"), dict):
                     self._reported = usage_from_openai(payload["usage"])
                     if not self._include_usage:
@@ -249,47 +172,6 @@ class OpenAIPassthrough:
         return openai_error_chunk(exc)
 
 
-class AnthropicToOpenAI:
-    """Anthropic upstream to the OpenAI front door: events become chat completion chunks."""
-
-    def __init__(self, client_model: str, completion_id: str, created: int, include_usage: bool):
-        self._decoder = SSEDecoder()
-        self._stream = AnthropicToOpenAIStream(client_model, completion_id, created, include_usage)
-        self.usage = Usage()
-        self.complete = False
-
-    def start(self) -> bytes:
-        return b""
-
-    def feed(self, chunk: bytes) -> bytes:
-        out: list[bytes] = []
-        for event in self._decoder.feed(chunk):
-            payload = _loads(event.data)
-            if payload.get("type") == "error":
-                raise _stream_error(payload)
-            if payload.get("type") == "message_stop":
-                self.complete = True
-            out.extend(openai_chunk_bytes(c) for c in self._stream.feed(payload))
-        self.usage = self._stream.usage
-        return b"".join(out)
-
-    def finish(self) -> bytes:
-        chunks = self._stream.finish()
-        self.usage = self._stream.usage
-        return b"".join(openai_chunk_bytes(c) for c in chunks) + OPENAI_DONE
-
-    def error(self, exc: ApiError) -> bytes:
-        return openai_error_chunk(exc)
-
-
-def _loads(data: str) -> dict[str, Any]:
-    try:
-        payload = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return {}
-    return payload if isinstance(payload, dict) else {}
-
-
 def _merge_anthropic(current: Usage, delta: dict[str, Any]) -> Usage:
     """message_delta usage is cumulative; fields it leaves out keep their earlier values."""
     merged = usage_from_anthropic(delta)
@@ -303,15 +185,3 @@ def _merge_anthropic(current: Usage, delta: dict[str, Any]) -> Usage:
         if "cache_read_input_tokens" in delta
         else current.cache_read_input_tokens,
     )
-
-
-def _stream_error(payload: dict[str, Any]) -> ApiError:
-    error = payload.get("error")
-    message = "the backend reported an error mid-stream"
-    kind = ""
-    if isinstance(error, dict):
-        message = str(error.get("message") or message)
-        kind = str(error.get("type") or "")
-    if kind == "overloaded_error":
-        return Overloaded(message)
-    return UpstreamError(message)

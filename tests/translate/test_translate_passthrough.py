@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fleetgate.gateway.converters import OpenAIPassthrough
+from fleetgate.translate.passthrough import OpenAIPassthrough
 
 
 def chunk(content: str | None, *, usage: dict[str, int] | None = None, done: bool = False) -> str:
@@ -60,7 +60,7 @@ def anthropic_event(payload: dict[str, object]) -> bytes:
 
 
 def test_anthropic_passthrough_charges_a_cut_stream_for_its_deltas() -> None:
-    from fleetgate.gateway.converters import AnthropicPassthrough
+    from fleetgate.translate.passthrough import AnthropicPassthrough
 
     start = {
         "type": "message_start",

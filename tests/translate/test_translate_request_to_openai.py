@@ -9,9 +9,7 @@ import orjson
 import pytest
 
 from fleetgate.errors import InvalidRequest
-from fleetgate.upstream.translate_request import (
-    anthropic_to_openai_request,
-)
+from fleetgate.translate.request_to_openai import anthropic_to_openai_request
 
 PNG = "iVBORw0KGgo="
 

@@ -10,6 +10,9 @@ fragments from `input_json_delta`; `message_delta` with a stop reason becomes th
 
 An `error` event raises nothing: it returns `[]` and sets `.error` (the upstream's error object);
 the gateway decides how to end the client stream.
+
+`AnthropicToOpenAI` is the stream converter of that cell: it decodes the upstream's SSE bytes,
+feeds the events to an `AnthropicToOpenAIStream` and encodes the chunks it gives.
 """
 
 from __future__ import annotations
@@ -17,16 +20,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fleetgate.errors import UpstreamError
-from fleetgate.types import Usage
-from fleetgate.upstream.translate_common import (
+from fleetgate.errors import ApiError, UpstreamError
+from fleetgate.translate.common import (
     JsonObject,
     count_at,
     input_to_arguments,
     mapping_at,
     openai_finish_reason,
 )
-from fleetgate.upstream.translate_response import openai_usage
+from fleetgate.translate.response import openai_usage
+from fleetgate.translate.sse import OPENAI_DONE, SSEDecoder, openai_chunk_bytes
+from fleetgate.translate.stream import load_event, openai_error_chunk, stream_error
+from fleetgate.types import Usage
 
 _USAGE_FIELDS = (
     "input_tokens",
@@ -184,3 +189,36 @@ def _block_index(event: Mapping[str, Any]) -> int:
     if isinstance(index, bool) or not isinstance(index, int):
         raise UpstreamError(f"event.index: expected an integer, got {index!r}", param="index")
     return index
+
+
+class AnthropicToOpenAI:
+    """Anthropic upstream to the OpenAI front door: events become chat completion chunks."""
+
+    def __init__(self, client_model: str, completion_id: str, created: int, include_usage: bool):
+        self._decoder = SSEDecoder()
+        self._stream = AnthropicToOpenAIStream(client_model, completion_id, created, include_usage)
+        self.usage = Usage()
+        self.complete = False
+
+    def start(self) -> bytes:
+        return b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        out: list[bytes] = []
+        for event in self._decoder.feed(chunk):
+            payload = load_event(event.data)
+            if payload.get("type") == "error":
+                raise stream_error(payload)
+            if payload.get("type") == "message_stop":
+                self.complete = True
+            out.extend(openai_chunk_bytes(c) for c in self._stream.feed(payload))
+        self.usage = self._stream.usage
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        chunks = self._stream.finish()
+        self.usage = self._stream.usage
+        return b"".join(openai_chunk_bytes(c) for c in chunks) + OPENAI_DONE
+
+    def error(self, exc: ApiError) -> bytes:
+        return openai_error_chunk(exc)

@@ -13,13 +13,14 @@ import orjson
 from test_translate_stream_to_anthropic import VLLM_TOOL_STREAM
 from test_translate_stream_to_openai import ANTHROPIC_TOOL_STREAM
 
-from fleetgate.upstream.sse import (
+from fleetgate.translate.sse import (
     OPENAI_DONE,
     SSEDecoder,
     anthropic_event_bytes,
     openai_chunk_bytes,
 )
-from fleetgate.upstream.translate_stream import AnthropicToOpenAIStream, OpenAIToAnthropicStream
+from fleetgate.translate.stream_to_anthropic import OpenAIToAnthropicStream
+from fleetgate.translate.stream_to_openai import AnthropicToOpenAIStream
 
 SSE_HEADERS = {"content-type": "text/event-stream"}
 
@@ -107,7 +108,7 @@ def test_openai_sdk_reads_translated_anthropic_stream() -> None:
 def test_translated_responses_validate_against_sdk_models() -> None:
     from test_translate_response import anthropic_message, openai_completion
 
-    from fleetgate.upstream.translate_response import (
+    from fleetgate.translate.response import (
         anthropic_response_to_openai,
         openai_response_to_anthropic,
     )

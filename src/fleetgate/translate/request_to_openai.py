@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fleetgate.errors import InvalidRequest
-from fleetgate.upstream.translate_common import (
+from fleetgate.translate.common import (
     JsonObject,
     data_url,
     input_to_arguments,

@@ -8,11 +8,8 @@ import pytest
 from test_translate_request_to_openai import PNG, coding_agent_request
 
 from fleetgate.errors import InvalidRequest
-from fleetgate.upstream.translate_request import (
-    DEFAULT_MAX_TOKENS,
-    anthropic_to_openai_request,
-    openai_to_anthropic_request,
-)
+from fleetgate.translate.request_to_anthropic import DEFAULT_MAX_TOKENS, openai_to_anthropic_request
+from fleetgate.translate.request_to_openai import anthropic_to_openai_request
 
 
 def openai_agent_request() -> dict[str, Any]:

@@ -16,7 +16,10 @@ after a later one started, those fragments still go out as deltas of the earlier
 (SDKs accumulate by index), so no argument text is lost.
 
 A chunk carrying an `error` object (vLLM, OpenRouter and others send one mid-stream) raises
-`UpstreamError`; the gateway ends the client stream with `error_event(...)`.
+`UpstreamError`; the gateway ends the client stream with an Anthropic `error` event.
+
+`OpenAIToAnthropic` is the stream converter of that cell: it decodes the upstream's SSE bytes,
+feeds the chunks to an `OpenAIToAnthropicStream` and encodes the events it gives.
 """
 
 from __future__ import annotations
@@ -25,22 +28,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetgate.errors import UpstreamError
+from fleetgate.errors import ApiError, UpstreamError
 from fleetgate.tokens import count_tokens
-from fleetgate.types import Usage
-from fleetgate.upstream.translate_common import (
+from fleetgate.translate.common import (
     JsonObject,
     anthropic_stop_reason,
     list_at,
     mapping_at,
     safe_tool_id,
 )
-from fleetgate.upstream.translate_response import anthropic_usage, usage_from_openai
-
-
-def error_event(error_type: str, message: str) -> dict[str, Any]:
-    """An Anthropic `error` stream event, e.g. `error_event("overloaded_error", "Overloaded")`."""
-    return {"type": "error", "error": {"type": error_type, "message": message}}
+from fleetgate.translate.response import anthropic_usage, usage_from_openai
+from fleetgate.translate.sse import OPENAI_DONE_DATA, SSEDecoder, anthropic_event_bytes
+from fleetgate.translate.stream import anthropic_error_event, load_event, stream_error
+from fleetgate.types import Usage
 
 
 @dataclass(slots=True)
@@ -268,3 +268,37 @@ def _json_delta(index: int, partial_json: str) -> dict[str, Any]:
         "index": index,
         "delta": {"type": "input_json_delta", "partial_json": partial_json},
     }
+
+
+class OpenAIToAnthropic:
+    """OpenAI upstream to the Anthropic front door: chunks become Anthropic events."""
+
+    def __init__(self, client_model: str, message_id: str, input_estimate: int) -> None:
+        self._decoder = SSEDecoder()
+        self._stream = OpenAIToAnthropicStream(client_model, message_id, input_estimate)
+        self.usage = Usage()
+        self.complete = False
+
+    def start(self) -> bytes:
+        return b"".join(anthropic_event_bytes(e) for e in self._stream.start())
+
+    def feed(self, chunk: bytes) -> bytes:
+        out: list[bytes] = []
+        for event in self._decoder.feed(chunk):
+            if event.data.strip() == OPENAI_DONE_DATA:
+                self.complete = True
+                continue
+            payload = load_event(event.data)
+            if "error" in payload and "choices" not in payload:
+                raise stream_error(payload)
+            out.extend(anthropic_event_bytes(e) for e in self._stream.feed(payload))
+        self.usage = self._stream.usage
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        events = self._stream.finish()
+        self.usage = self._stream.usage
+        return b"".join(anthropic_event_bytes(e) for e in events)
+
+    def error(self, exc: ApiError) -> bytes:
+        return anthropic_error_event(exc)

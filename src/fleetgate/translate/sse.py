@@ -9,7 +9,7 @@ last event when the upstream closed without the final blank line.
 
 Encoders: `encode_sse` writes one event; `anthropic_event_bytes` names the event after the
 payload's `type` (Anthropic style); `openai_chunk_bytes` writes a bare `data:` line (OpenAI style),
-and `OPENAI_DONE` is the OpenAI end marker.
+and `OPENAI_DONE` is the OpenAI end marker (the gateway and the engine both use it).
 """
 
 from __future__ import annotations
@@ -24,8 +24,11 @@ import orjson
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _BOM = b"\xef\xbb\xbf"
 
-OPENAI_DONE = b"data: [DONE]\n\n"
-"""The chunk that ends an OpenAI Chat Completions stream."""
+OPENAI_DONE_DATA = "[DONE]"
+"""The data of the event that ends an OpenAI Chat Completions stream."""
+
+OPENAI_DONE = b"data: " + OPENAI_DONE_DATA.encode() + b"\n\n"
+"""The chunk that ends an OpenAI Chat Completions stream (the one home of this marker)."""
 
 
 @dataclass(frozen=True, slots=True)

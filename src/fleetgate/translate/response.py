@@ -17,8 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fleetgate.errors import UpstreamError
-from fleetgate.types import Usage
-from fleetgate.upstream.translate_common import (
+from fleetgate.translate.common import (
     JsonObject,
     anthropic_stop_reason,
     arguments_to_input,
@@ -30,6 +29,7 @@ from fleetgate.upstream.translate_common import (
     safe_tool_id,
     str_at,
 )
+from fleetgate.types import Usage
 
 
 def usage_from_openai(usage: Mapping[str, Any] | None) -> Usage:

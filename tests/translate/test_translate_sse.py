@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fleetgate.upstream.sse import (
+from fleetgate.translate.sse import (
     OPENAI_DONE,
     SSEDecoder,
     SSEEvent,
