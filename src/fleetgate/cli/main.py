@@ -2,7 +2,9 @@
 the console script's entry point (configuration errors print one `error:` line, exit status 2).
 
 This file is the table of contents: each group lives in its own module of this package and adds
-itself with `register(app)`.
+itself with `register(app)`. The groups are imported in `build_app`, not at the top: uvicorn's
+worker processes (`serve --workers N`) re-import the console script, hence this module, and each
+worker would otherwise load every command group (about 0.1-0.4 s more per worker start).
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import sys
 import typer
 from rich.console import Console
 
-from fleetgate.cli import demo, engine, fleet, keys, limits, perfmodel, plan, serve, simulate
 from fleetgate.errors import ConfigurationError
 
 
 def build_app() -> typer.Typer:
     """A fresh Typer application with every command group, in the order `--help` lists them."""
+    from fleetgate.cli import demo, engine, fleet, keys, limits, perfmodel, plan, serve, simulate
+
     app = typer.Typer(
         name="fleetgate",
         help="Turns GPU capacity into usage limits: gateway, router, planner, simulator.",
