@@ -35,7 +35,7 @@ ENGINES = (("big", 24), ("medium", 12), ("small", 4))
 """(name, batch slots): the engine's concurrency and the capacity its backend declares."""
 OUTPUT_TOKENS = 48
 DECODE_STEP_MS = 20.0
-CLI = "from fleetgate.cli import main; main()"
+CLI = "from fleetgate.cli.main import main; main()"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from fleetgate.cli import main
+from fleetgate.cli.main import main
 
 main()

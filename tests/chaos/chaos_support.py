@@ -42,7 +42,7 @@ class EngineProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> EngineProcess:
-        code = "from fleetgate.cli import main; main()"
+        code = "from fleetgate.cli.main import main; main()"
         args = [sys.executable, "-c", code, "engine", "--port", str(self.port), "--model", MODEL]
         self.proc = subprocess.Popen(
             [*args, *self.extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -74,7 +74,7 @@ def test_sigterm_mid_stream_finishes_and_settles_the_stream(tmp_path: Path) -> N
     store = KeyStore(str(tmp_path / "state.sqlite3"))
     key = store.create("t1")
     store.close()
-    code = "from fleetgate.cli import main; main()"
+    code = "from fleetgate.cli.main import main; main()"
     log_path = tmp_path / "gateway.log"
     with log_path.open("wb") as log:
         gateway = subprocess.Popen(

@@ -1,23 +1,13 @@
-"""Batching as clients see it, the instant mode, and the `fleetgate engine` command."""
+"""Batching as clients see it and the instant mode."""
 
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 
 import httpx
 import openai
-import pytest
 from engine_testkit import RunningEngine, running_engine, user
-from typer import Typer
-from typer.testing import CliRunner
-
-from conftest import free_port, wait_for_port
-from fleetgate.engine import command
-from fleetgate.engine.options import EngineOptions
-from fleetgate.errors import ConfigurationError
 
 
 async def _time_to_first_token(client: openai.AsyncOpenAI, index: int) -> float:
@@ -72,90 +62,3 @@ def test_instant_mode_answers_without_the_scheduler() -> None:
         assert text == answer.choices[0].message.content
         assert engine.metric("vllm:num_requests_running") == 0
         assert engine.metric("vllm:generation_tokens_total") == 1000
-
-
-def _cli_app() -> Typer:
-    app = Typer()
-    app.callback()(lambda: None)  # a group, as in fleetgate.cli, so `engine` is a subcommand
-    command.register(app)
-    return app
-
-
-def test_engine_command_builds_options_from_flags(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[EngineOptions] = []
-    monkeypatch.setattr(command, "run_engine", seen.append)
-    result = CliRunner().invoke(
-        _cli_app(),
-        [
-            "engine",
-            "--port",
-            "9123",
-            "--model",
-            "a,b",
-            "--model",
-            "c",
-            "--max-batch",
-            "4",
-            "--error-rate",
-            "0.25",
-            "--close-after-tokens",
-            "5",
-            "--hang",
-            "--instant",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    options = seen[0]
-    assert options.port == 9123
-    assert options.models == ("a", "b", "c")
-    assert options.max_batch == 4
-    assert options.instant
-    assert options.faults.error_rate == 0.25
-    assert options.faults.close_after_tokens == 5
-    assert options.faults.hang
-
-
-def test_bad_command_line_values_raise_a_configuration_error(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(command, "run_engine", lambda options: None)
-    result = CliRunner().invoke(_cli_app(), ["engine", "--max-batch", "0"])
-    assert isinstance(result.exception, ConfigurationError)
-    assert "--max-batch: expected a positive integer, got 0" in result.exception.message
-
-
-_SERVE = (
-    "import sys, typer\n"
-    "from fleetgate.engine import command\n"
-    "app = typer.Typer()\n"
-    "app.callback()(lambda: None)\n"
-    "command.register(app)\n"
-    "app(args=sys.argv[1:])\n"
-)
-
-
-def test_the_engine_command_serves_in_its_own_process() -> None:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            _SERVE,
-            "engine",
-            "--port",
-            str(port),
-            "--instant",
-            "--model",
-            "proc-model",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_for_port(port)
-        models = httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=5).json()
-        assert [m["id"] for m in models["data"]] == ["proc-model"]
-    finally:
-        process.terminate()
-        _out, err = process.communicate(timeout=10)
-    assert process.returncode in (0, -15), err.decode()

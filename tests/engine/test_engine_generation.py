@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from fleetgate.engine import EngineOptions, count_prompt_tokens, prompt_text
 from fleetgate.engine.chat_request import ChatRequest, parse_chat_request
-from fleetgate.engine.command import options_from_cli
 from fleetgate.engine.generation import plan_output, resolve_max_tokens, tool_arguments
 from fleetgate.errors import ApiError, ConfigurationError, InvalidRequest, NotFound
 from fleetgate.tokens import count_tokens, filler
@@ -177,36 +176,6 @@ def test_tool_arguments_fill_required_properties_by_type() -> None:
 def test_options_validation_names_the_option() -> None:
     with pytest.raises(ConfigurationError, match="--max-batch: expected a positive integer"):
         EngineOptions(max_batch=0)
-    with pytest.raises(ConfigurationError, match="--error-rate"):
-        options_from_cli(_cli_values(error_rate=1.5))
-    options = options_from_cli(_cli_values(model=["a,b", "c", "a"]))
-    assert options.models == ("a", "b", "c")
-    assert options.metrics_model_name == "a"
-
-
-def _cli_values(**overrides: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "port": 0,
-        "host": "127.0.0.1",
-        "model": None,
-        "max_model_len": 1000,
-        "output_tokens": 8,
-        "instant": False,
-        "max_batch": 4,
-        "kv_capacity_tokens": 5000,
-        "prefill_tokens_per_s": 1000.0,
-        "decode_step_ms": 1.0,
-        "decode_step_ms_per_seq": 0.0,
-        "decode_step_ms_per_1k_kv": 0.0,
-        "error_rate": 0.0,
-        "extra_latency_ms": 0.0,
-        "hang": False,
-        "close_after_tokens": None,
-        "unhealthy": False,
-        "seed": 0,
-    }
-    values.update(overrides)
-    return values
 
 
 _JSON = st.recursive(

@@ -33,7 +33,7 @@ from failover_support import (
 from gateway_harness import LiveFleet, live_fleet
 from typer.testing import CliRunner
 
-from fleetgate.routing.command import register
+from fleetgate.cli.fleet import register
 
 
 def routing_mapping(mapping: dict[str, Any]) -> dict[str, Any]:

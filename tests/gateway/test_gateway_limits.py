@@ -155,7 +155,7 @@ def test_live_multiplier_takes_effect_on_next_request(fleet: LiveFleet) -> None:
 def test_multiplier_cli_through_a_running_gateway(fleet: LiveFleet) -> None:
     from typer.testing import CliRunner
 
-    from fleetgate.cli import build_app
+    from fleetgate.cli.main import build_app
 
     runner = CliRunner()
     args = ["--url", fleet.url, "--admin-key", ADMIN_KEY]

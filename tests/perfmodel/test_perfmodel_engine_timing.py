@@ -6,10 +6,13 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from conftest import free_port
 from fleetgate.engine import EngineOptions, engine_in_thread
+from fleetgate.errors import ConfigurationError
 from fleetgate.perfmodel import RooflineStepTimer
+from fleetgate.perfmodel.engine_timer import step_timer_for
 
 
 def test_engine_answers_at_the_pace_of_the_performance_model() -> None:
@@ -31,3 +34,11 @@ def test_engine_answers_at_the_pace_of_the_performance_model() -> None:
     )
     assert elapsed >= 0.8 * predicted
     assert elapsed < predicted + 10.0  # generous: a loaded CI box, not a timing benchmark
+
+
+def test_engine_timer_helper_uses_catalog_names() -> None:
+    timer = step_timer_for("h100", "llama-3.1-70b@fp8", 4, batch_cap=32)
+    assert timer.max_batch == 32
+    assert timer.decode_step_seconds(8, 8000) > 0
+    with pytest.raises(ConfigurationError, match="unknown model"):
+        step_timer_for("h100", "llama-9", 1)

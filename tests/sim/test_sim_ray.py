@@ -21,8 +21,8 @@ from sim_helpers import scenario, write
 from typer.testing import CliRunner
 
 from conftest import IN_CI, free_port
+from fleetgate.cli.simulate import register
 from fleetgate.sim import sweep
-from fleetgate.sim.command import register
 from fleetgate.sim.sweep import parse_sweep, run_file, run_many
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -1,4 +1,4 @@
-"""Whole runs: determinism, the real limiter refusing, faults failing over, the CLI."""
+"""Whole runs: determinism, the real limiter refusing, faults failing over, sweeps."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import typer
 from sim_helpers import scenario, write
-from typer.testing import CliRunner
 
 from fleetgate.errors import ConfigurationError
-from fleetgate.sim.command import register
 from fleetgate.sim.sweep import run_file, run_many
 
 
@@ -60,22 +57,6 @@ def test_an_error_burst_fails_over_before_the_first_byte(tmp_path: Path) -> None
     assert total["completed"] > 0.95 * (total["requests"] - total["refused"])
 
 
-def test_cli_writes_json_csv_and_charts_and_compares(tmp_path: Path) -> None:
-    app = typer.Typer()
-    register(app)
-    path = write(tmp_path, scenario(duration="2m"))
-    out = tmp_path / "out"
-    runner = CliRunner()
-    done = runner.invoke(app, [str(path), "--out", str(out)])
-    assert done.exit_code == 0, done.output
-    for name in ("result.json", "by_plan.csv", "by_site.csv", "series.csv", "latency.png"):
-        assert (out / name).stat().st_size > 0
-    other = write(tmp_path, scenario(duration="2m", multipliers={"pro:five_hour": 0.001}), "b.yaml")
-    compared = runner.invoke(app, ["--compare", str(path), str(other), "--workers", "2"])
-    assert compared.exit_code == 0, compared.output
-    assert "refused" in compared.output
-
-
 def test_a_trace_is_replayed_through_limits_and_routing(tmp_path: Path) -> None:
     lines = ["timestamp,tenant,model,input_tokens,output_tokens"]
     lines += [f"{1_780_000_000 + i * 0.5},acme,m-small,500,50" for i in range(120)]
@@ -115,20 +96,6 @@ def test_radiation_upsets_crash_engines_that_restart(tmp_path: Path) -> None:
     east = result["by_site"]["east"]
     assert east["completed"] > 0
     assert result["total"]["failed"] + result["total"]["retried_attempts"] > 0
-
-
-def test_cli_sweep_runs_combinations_over_processes(tmp_path: Path) -> None:
-    app = typer.Typer()
-    register(app)
-    path = write(tmp_path, scenario(duration="1m"))
-    out = tmp_path / "sweep"
-    done = CliRunner().invoke(
-        app, [str(path), "--sweep", "seed=1,2", "--workers", "2", "--out", str(out)]
-    )
-    assert done.exit_code == 0, done.output
-    rows = (out / "sweep.csv").read_text(encoding="utf-8").splitlines()
-    assert rows[0].startswith("seed,") and len(rows) == 3
-    assert (out / "run-1" / "result.json").exists()
 
 
 def test_ray_without_ray_installed_says_how_to_get_it(

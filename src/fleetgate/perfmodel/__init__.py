@@ -17,7 +17,8 @@ Public API (stable):
         -> OperatingPoint (decode_step_s, tpot_s, ttft_s, requests_per_s at a given batch)
 
 Also: fleetgate.perfmodel.calibration (parse_measurements, calibrate), .fidelity (the published
-table), .engine_timer.step_timer_for(gpu, shape, tp), .command.register(app) (CLI group).
+table), .engine_timer.step_timer_for(gpu, shape, tp). The `fleetgate perfmodel` commands are
+fleetgate.cli.perfmodel.
 """
 
 from __future__ import annotations

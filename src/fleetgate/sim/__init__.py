@@ -8,9 +8,9 @@ Public API:
     run_file(path, overrides=None, seed=None, progress=None) -> dict    fleetgate.sim.sweep
     run_many(path, override_sets, seed, workers, ray_address=None, on_done=None) -> list[dict]
     write_result(result, out_dir) / compare_rows(a, b)        fleetgate.sim.report
-    register(app)                                             fleetgate.sim.command
 
 Modules: loop (event heap), scenario / scenario_types / faults_config / validation (the file),
 workload / draws / trace / sources (requests), gate (limits), replica / group / fleet_model
-(engines), faults, metrics / recorder / report (outputs). See docs/simulator.md.
+(engines), faults, metrics / recorder / report (outputs). The `fleetgate simulate` command is
+fleetgate.cli.simulate. See docs/simulator.md.
 """

@@ -1,16 +1,14 @@
-"""The `fleetgate perfmodel` commands and the engine's roofline timer option."""
+"""The `fleetgate perfmodel` commands: show, catalog, fidelity, calibrate."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import typer
 from typer.testing import CliRunner
 
+from fleetgate.cli.perfmodel import register
 from fleetgate.errors import ConfigurationError
-from fleetgate.perfmodel.command import register
-from fleetgate.perfmodel.engine_timer import step_timer_for
 
 EXAMPLE_CSV = Path(__file__).resolve().parents[2] / "examples" / "perfmodel-calibration.csv"
 
@@ -63,21 +61,3 @@ def test_calibrate_missing_file_is_a_configuration_error(tmp_path: Path) -> None
     result = CliRunner().invoke(app(), ["perfmodel", "calibrate", str(tmp_path / "none.csv")])
     assert isinstance(result.exception, ConfigurationError)
     assert "cannot read" in result.exception.message
-
-
-def test_engine_timer_helper_uses_catalog_names() -> None:
-    timer = step_timer_for("h100", "llama-3.1-70b@fp8", 4, batch_cap=32)
-    assert timer.max_batch == 32
-    assert timer.decode_step_seconds(8, 8000) > 0
-    with pytest.raises(ConfigurationError, match="unknown model"):
-        step_timer_for("h100", "llama-9", 1)
-
-
-def test_engine_command_builds_the_roofline_timer() -> None:
-    from fleetgate.engine.command import roofline_timer_from_cli
-
-    assert roofline_timer_from_cli(None, None, 1, 64) is None
-    timer = roofline_timer_from_cli("h200", "llama-3.1-8b", 1, 64)
-    assert timer is not None and timer.max_batch == 64
-    with pytest.raises(ConfigurationError, match="must be given together"):
-        roofline_timer_from_cli("h200", None, 1, 64)

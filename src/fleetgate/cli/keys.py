@@ -1,89 +1,24 @@
-"""Gateway commands: `fleetgate serve` and `fleetgate keys create|list|revoke`."""
+"""`fleetgate keys create|list|revoke`: tenant API keys in the key store (stored hashed, shown
+once at creation)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from fleetgate.console import terminal_console
+from fleetgate.cli.console import terminal_console
+from fleetgate.cli.options import ConfigOption
 from fleetgate.errors import ConfigurationError
-from fleetgate.settings import Settings, load_settings
+from fleetgate.settings import load_settings
 from fleetgate.state.keys import KeyStore
 
-ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", help="The fleet file (fleet.yaml).", show_default=True)
-]
 StateOption = Annotated[
     str | None, typer.Option("--state", help="The key store (default: server.state_path).")
 ]
-
-
-def serve(
-    config: ConfigOption = Path("fleet.yaml"),
-    host: Annotated[str | None, typer.Option(help="Listen address (default: settings).")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port (default: settings).")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes (share state via Redis).")] = 1,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
-) -> None:
-    """Run the gateway in front of the fleet described by CONFIG."""
-    import uvicorn
-
-    settings = load_settings(config)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    server = settings.server
-    if workers > 1 and settings.limits.store.startswith("memory"):
-        raise ConfigurationError(
-            "limits.store: several workers need a shared store (redis://...), not memory://"
-        )
-    if workers == 1:
-        _run_single(settings, host or server.host, port or server.port, log_level)
-        return
-    from fleetgate.api.server_protocol import GatewayHttpProtocol
-
-    os.environ["FLEETGATE_CONFIG"] = str(config.resolve())
-    uvicorn.run(
-        "fleetgate.gateway.command:app_from_env",
-        factory=True,
-        http=GatewayHttpProtocol,
-        host=host or server.host,
-        port=port or server.port,
-        workers=workers,
-        log_level=log_level,
-        access_log=server.access_log,
-        timeout_graceful_shutdown=30,
-    )
-
-
-def _run_single(settings: Settings, host: str, port: int, log_level: str) -> None:
-    import uvicorn
-
-    from fleetgate.api.app import create_app
-    from fleetgate.api.server_protocol import GatewayHttpProtocol
-
-    uvicorn.run(
-        create_app(settings),
-        http=GatewayHttpProtocol,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=settings.server.access_log,
-        timeout_graceful_shutdown=30,
-    )
-
-
-def app_from_env() -> object:
-    """App factory for multi-worker serving: the fleet file path comes from the environment."""
-    from fleetgate.api.app import create_app
-
-    return create_app(load_settings(os.environ["FLEETGATE_CONFIG"]))
 
 
 def _store(config: Path, state: str | None) -> KeyStore:
@@ -152,5 +87,5 @@ def keys_revoke(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
+    """Add the `keys` command group to `app`."""
     app.add_typer(keys_app, name="keys")

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fleetgate.errors import ConfigurationError
-from fleetgate.sim.report import compare_rows, headline, write_charts, write_result
+from fleetgate.sim.report import compare_rows, headline, write_result
 from fleetgate.sim.sweep import parse_sweep, run_file, run_many
 
 
@@ -186,6 +186,3 @@ def _sweep(
         for index, result in enumerate(results):
             write_result(result, out / f"run-{index}", charts=False)
         console.print(f"wrote {out / 'sweep.csv'} and {len(results)} run folders")
-
-
-__all__ = ["register", "simulate_command", "write_charts"]

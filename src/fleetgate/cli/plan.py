@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from fleetgate.console import terminal_console
+from fleetgate.cli.console import terminal_console
 from fleetgate.errors import ConfigurationError
 from fleetgate.planner.demand import load_demand
 from fleetgate.planner.plan import PlanOptions, PlanResult, make_plan

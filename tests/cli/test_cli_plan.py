@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 import typer
-from planner_fixtures import ORBITAL_SITE, demand, fleet, write_yaml
 from typer.testing import CliRunner
 
-from fleetgate.planner.command import register
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "planner"))
+
+from planner_fixtures import ORBITAL_SITE, demand, fleet, write_yaml
+
+from fleetgate.cli.plan import register
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -8,8 +8,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from fleetgate.cli import limits as command
 from fleetgate.errors import ConfigurationError
-from fleetgate.limits import command
 from fleetgate.limits.store_memory import MemoryStore
 
 

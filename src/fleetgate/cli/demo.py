@@ -6,7 +6,7 @@ import asyncio
 
 import typer
 
-from fleetgate.console import terminal_console
+from fleetgate.cli.console import terminal_console
 
 
 def demo() -> None:
@@ -24,4 +24,5 @@ def demo() -> None:
 
 
 def register(app: typer.Typer) -> None:
+    """Add the `demo` command to `app`."""
     app.command("demo")(demo)

@@ -3,7 +3,7 @@
 Multipliers are written to the limits store named by ``limits.store``; every gateway replica
 sharing that store applies them from its next request, no restart. With the embedded
 ``memory://`` store the state lives inside the gateway process, so the command refuses and
-points to the gateway's admin API instead.
+points to the gateway's admin API (`--url`, through `admin_client`) instead.
 """
 
 from __future__ import annotations
@@ -15,17 +15,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fleetgate.console import terminal_console
+from fleetgate.cli.admin_client import KeyOption, admin_call
+from fleetgate.cli.console import terminal_console
+from fleetgate.cli.options import ConfigOption
 from fleetgate.errors import ConfigurationError, InvalidRequest
 from fleetgate.limits.catalog import Catalog
 from fleetgate.limits.limiter import Limiter
 from fleetgate.limits.store import store_from_uri
-from fleetgate.routing.command import KeyOption, admin_call
 from fleetgate.settings import Settings, load_settings
-
-ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", help="The fleet file (fleet.yaml).", show_default=True)
-]
 
 
 def parse_factor(text: str) -> float:

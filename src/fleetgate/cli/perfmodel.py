@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fleetgate.console import terminal_console
+from fleetgate.cli.console import terminal_console
 from fleetgate.errors import ConfigurationError
 from fleetgate.perfmodel.calibration import CalibrationResult, calibrate, parse_measurements
 from fleetgate.perfmodel.catalog import Catalog

@@ -1,5 +1,5 @@
 """The `fleetgate fleet` commands: drain, undrain, status and availability of a running gateway,
-through its admin API.
+through its admin API (`admin_client`).
 
     fleetgate fleet drain   --site memphis  --url http://127.0.0.1:8080 --admin-key ...
     fleetgate fleet undrain --pool memphis-h100
@@ -14,62 +14,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.table import Table
 
-from fleetgate.console import terminal_console
-
-UrlOption = Annotated[
-    str, typer.Option("--url", help="The gateway's base URL.", envvar="FLEETGATE_URL")
-]
-KeyOption = Annotated[
-    str | None,
-    typer.Option("--admin-key", help="The admin key.", envvar="FLEETGATE_ADMIN_KEY"),
-]
-DEFAULT_URL = "http://127.0.0.1:8080"
-TIMEOUT_S = 10.0
+from fleetgate.cli.admin_client import DEFAULT_URL, KeyOption, UrlOption, admin_call, fail
+from fleetgate.cli.console import terminal_console
 
 fleet_app = typer.Typer(help="Drain, undrain and inspect the fleet of a running gateway.")
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
-
-
-def admin_call(
-    method: str, url: str, path: str, key: str | None, body: dict[str, Any] | None = None
-) -> Any:
-    """One admin API call; the JSON answer, or a clean exit with the gateway's message."""
-    if not key:
-        raise _fail("an admin key is required: --admin-key or FLEETGATE_ADMIN_KEY")
-    try:
-        response = httpx.request(
-            method,
-            url.rstrip("/") + path,
-            json=body,
-            headers={"x-api-key": key},
-            timeout=TIMEOUT_S,
-        )
-    except httpx.HTTPError as exc:
-        raise _fail(f"cannot reach the gateway at {url}: {exc}") from None
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = None
-    if response.status_code >= 400:
-        message = response.text[:300]
-        if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-            message = str(payload["error"].get("message", message))
-        raise _fail(f"the gateway answered {response.status_code}: {message}")
-    return payload
 
 
 def _target(backend: str | None, pool: str | None, site: str | None) -> dict[str, str]:
     named = {k: v for k, v in (("backend", backend), ("pool", pool), ("site", site)) if v}
     if len(named) != 1:
-        raise _fail("name exactly one of --backend, --pool or --site")
+        raise fail("name exactly one of --backend, --pool or --site")
     return named
 
 

@@ -1,0 +1,6 @@
+"""The `fleetgate` command line: the only package that imports typer.
+
+`main` builds the application from one module per command group (serve, keys, engine, plan,
+simulate, limits, fleet, perfmodel, demo); `admin_client` is how commands reach a running
+gateway's admin API, `console` where they print, `options` the options several groups share.
+"""
