@@ -25,10 +25,9 @@ from fleetgate.config_types import (
     duplicate_ids,
     format_problems,
     number_in_range,
-    read_yaml,
 )
+from fleetgate.configfile import read_yaml, validate
 from fleetgate.errors import ConfigurationError
-from fleetgate.planner.validation import validate
 
 _fraction = number_in_range("a fraction in (0, 1]", low=0.0, high=1.0, low_open=True)
 _share = number_in_range("a share in [0, 1)", low=0.0, high=1.0, high_open=True)

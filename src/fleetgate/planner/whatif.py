@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fleetgate.config_types import read_yaml
+from fleetgate.configfile import read_yaml
 from fleetgate.errors import ConfigurationError
 from fleetgate.planner.demand import Demand
 from fleetgate.planner.plan import PlanOptions, PlanResult, make_plan

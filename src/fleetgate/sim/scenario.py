@@ -22,6 +22,7 @@ from fleetgate.config_types import (
     PositiveFloat,
     PositiveInt,
 )
+from fleetgate.configfile import read_yaml, validate
 from fleetgate.errors import ConfigurationError
 from fleetgate.settings import Settings, load_settings
 from fleetgate.sim.faults_config import FaultSettings
@@ -33,7 +34,6 @@ from fleetgate.sim.scenario_types import (
     Instant,
     PositiveDuration,
 )
-from fleetgate.sim.validation import read_yaml, validate
 
 SessionKind = Literal["single", "chat", "agentic"]
 
@@ -238,7 +238,7 @@ def check_against_fleet(scenario: Scenario, settings: Settings, source: str) -> 
 
 def scenario_from_mapping(data: Any, *, source: str, base: Path) -> LoadedScenario:
     """Validate parsed YAML into a scenario and load the fleet it names."""
-    scenario = validate(Scenario, data, source=source)
+    scenario = validate(Scenario, data, source=source, what="scenario")
     fleet_path = Path(scenario.fleet)
     if not fleet_path.is_absolute():
         fleet_path = base / fleet_path
