@@ -28,15 +28,15 @@ from fleetgate.config_types import (
 )
 from fleetgate.configfile import read_yaml, validate
 from fleetgate.errors import ConfigurationError
+from fleetgate.workload.curve import Diurnal, WholeHour
+from fleetgate.workload.slo import LatencySlo
 
 _fraction = number_in_range("a fraction in (0, 1]", low=0.0, high=1.0, low_open=True)
 _share = number_in_range("a share in [0, 1)", low=0.0, high=1.0, high_open=True)
 _refusal = number_in_range("a refusal rate in (0, 0.5]", low=0.0, high=0.5, low_open=True)
-_hour = number_in_range("an hour from 0 to 24", low=0, high=24, integer=True)
 
 Fraction = Annotated[float, BeforeValidator(_fraction)]
 Share = Annotated[float, BeforeValidator(_share)]
-Hour = Annotated[int, BeforeValidator(_hour)]
 RefusalRate = Annotated[float, BeforeValidator(_refusal)]
 
 PUBLISHED_PLAN_MULTIPLIERS: dict[str, float] = {
@@ -75,35 +75,6 @@ class RequestShape(Frozen):
     mean_output_tokens: PositiveInt = 400
 
 
-class Slo(Frozen):
-    """Latency targets every replica must meet (MLPerf Llama 2 70B interactive by default)."""
-
-    tpot_ms: PositiveFloat = 40.0
-    ttft_ms: PositiveFloat = 450.0
-
-
-class Diurnal(Frozen):
-    """Load through the day: 24 hourly weights, or a cosine curve peaking at `peak_hour_utc`."""
-
-    peak_hour_utc: Hour = 16
-    peak_to_trough: PositiveFloat = 3.0
-    hourly: tuple[PositiveFloat, ...] | None = None
-
-    @field_validator("hourly")
-    @classmethod
-    def _twenty_four(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
-        if value is not None and len(value) != 24:
-            raise ValueError(f"expected 24 hourly weights, got {len(value)}")
-        return value
-
-    @field_validator("peak_to_trough")
-    @classmethod
-    def _at_least_one(cls, value: float) -> float:
-        if value < 1.0:
-            raise ValueError("expected a ratio of at least 1")
-        return value
-
-
 class EfficiencySettings(Frozen):
     """Overrides of the performance model's efficiency factors (perfmodel.Efficiency)."""
 
@@ -122,7 +93,10 @@ class PeakMetering(Frozen):
     """Peak-hour metering: sessions consume their 5-hour budget `multiplier` times faster."""
 
     enabled: bool = False
-    hours_utc: tuple[Hour, Hour] = (13, 19)  # weekdays 05:00-11:00 PT (rate-limit-semantics 2.3)
+    hours_utc: tuple[WholeHour, WholeHour] = (
+        13,
+        19,
+    )  # weekdays 05:00-11:00 PT (rate-limit-semantics 2.3)
     multiplier: PositiveFloat = 2.0  # not public; third parties guess 2-3x
     plans: tuple[Name, ...] = ()
     """Plans it applies to; empty means every plan."""
@@ -184,7 +158,7 @@ class Demand(Frozen):
     """The whole demand file."""
 
     request_shape: RequestShape = RequestShape()
-    slo: Slo = Slo()
+    slo: LatencySlo = LatencySlo()
     efficiency: EfficiencySettings = EfficiencySettings()
     utilization_target: Fraction = 0.8
     refusal_target: RefusalRate = 0.01

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 from fleetgate.planner.demand import Demand, PlanDemand
-from fleetgate.planner.usage import capped_mean, hourly_shares, in_hours, quantile, share_over
+from fleetgate.planner.usage import capped_mean, quantile, share_over
+from fleetgate.workload.curve import HOURS, DayCurve, in_hours
 
 _STANDARD_NORMAL = NormalDist()
 _ITERATIONS = 80
@@ -124,8 +125,9 @@ def hourly_demand(demand: Demand, base: float) -> tuple[float, ...]:
 
 
 def _shares(demand: Demand) -> tuple[float, ...]:
-    diurnal = demand.diurnal
-    return hourly_shares(diurnal.peak_hour_utc, diurnal.peak_to_trough, diurnal.hourly)
+    """Each UTC hour's share of a day's demand (the peak boost included)."""
+    curve = DayCurve(demand.diurnal)
+    return tuple(curve.load_share(hour) for hour in range(HOURS))
 
 
 def refused_share(

@@ -29,8 +29,8 @@ class Recorder:
         self.scenario = scenario
         self.start = start
         self.measure_from = start + scenario.warmup
-        self.ttft_slo = scenario.slo.ttft_ms / 1000.0
-        self.tpot_slo = scenario.slo.tpot_ms / 1000.0
+        self.ttft_slo = scenario.slo.ttft_s
+        self.tpot_slo = scenario.slo.tpot_s
         self.total = Outcomes()
         self.by_audience: dict[str, Outcomes] = {}
         self.by_site: dict[str, Outcomes] = {}

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from fleetgate.config_types import (
     Frozen,
@@ -34,6 +34,8 @@ from fleetgate.sim.scenario_types import (
     Instant,
     PositiveDuration,
 )
+from fleetgate.workload.curve import Diurnal
+from fleetgate.workload.slo import LatencySlo
 
 SessionKind = Literal["single", "chat", "agentic"]
 
@@ -103,24 +105,6 @@ class Population(Frozen):
         return self.name or self.plan or self.tier or self.tenant or "users"
 
 
-class Diurnal(Frozen):
-    """Load through the day: 24 hourly weights, or a cosine curve peaking at `peak_hour_utc`."""
-
-    peak_hour_utc: NonNegativeFloat = 16.0
-    peak_to_trough: PositiveFloat = 3.0
-    hourly: tuple[PositiveFloat, ...] | None = None
-    peak_hours_utc: tuple[NonNegativeInt, NonNegativeInt] | None = None
-    peak_boost: PositiveFloat = 1.0
-    """Extra factor on demand inside `peak_hours_utc` (e.g. 1.3 for a launch-day rush)."""
-
-    @field_validator("hourly")
-    @classmethod
-    def _twenty_four(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
-        if value is not None and len(value) != 24:
-            raise ValueError(f"expected 24 hourly weights, got {len(value)}")
-        return value
-
-
 class Trace(Frozen):
     """Replay of a CSV trace: timestamp, tenant, model, input_tokens, output_tokens."""
 
@@ -151,13 +135,6 @@ class ReplicaOptions(Frozen):
     """Share of IT power a GPU draws idle; energy = idle + (1 - idle) x utilization."""
 
 
-class Slo(Frozen):
-    """Latency targets for goodput: a request meets the SLO when both hold."""
-
-    ttft_ms: PositiveFloat = 2_000.0
-    tpot_ms: PositiveFloat = 100.0
-
-
 class SiteNetwork(Frozen):
     """Client-to-site network: round trip (default: the fleet file's) and jitter."""
 
@@ -173,7 +150,7 @@ class Scenario(Frozen):
     start: Instant = 1_780_272_000.0  # 2026-06-01T00:00:00Z, a Monday
     duration: PositiveDuration
     warmup: Duration = 0.0
-    slo: Slo = Slo()
+    slo: LatencySlo = LatencySlo()
     replica: ReplicaOptions = ReplicaOptions()
     multipliers: Mapping[str, PositiveFloat] = Field(default_factory=dict)
     """Live limit multipliers, ``<plan>:<window>`` -> factor (e.g. ``pro:five_hour: 2``)."""

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from fleetgate.errors import ConfigurationError
 from fleetgate.limits.policy import TenantLimits
 from fleetgate.settings import Settings, TenantSettings
-from fleetgate.sim.draws import DayCurve, Sampler
+from fleetgate.sim.draws import Sampler
 from fleetgate.sim.scenario import Population, Workload
+from fleetgate.workload.curve import DayCurve
 
 
 @dataclass(frozen=True, slots=True)
