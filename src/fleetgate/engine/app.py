@@ -36,7 +36,11 @@ class EngineApp:
         self.options = options
         self.timer = timer
         instant = isinstance(timer, InstantStepTimer)
-        self.source: TokenSource = InstantTokens() if instant else BatchScheduler(timer)
+        self.source: TokenSource = (
+            InstantTokens()
+            if instant
+            else BatchScheduler(timer, max_prefill_tokens=options.max_prefill_tokens)
+        )
         self.faults = FaultState(options.faults, options.seed)
         self.metrics = EngineMetrics(options.metrics_model_name)
         self._models_body = models_body(

@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from fleetgate.batching import DEFAULT_MAX_PREFILL_TOKENS
 from fleetgate.errors import ConfigurationError
 
 DEFAULT_MODEL = "fleetgate-sim"
@@ -61,6 +62,8 @@ class EngineOptions:
     instant: bool = False
     max_batch: int = 64
     kv_capacity_tokens: int = 200_000
+    max_prefill_tokens: int = DEFAULT_MAX_PREFILL_TOKENS
+    """Prompt tokens one prefill step may take (`fleetgate.batching`)."""
     prefill_tokens_per_s: float = 20_000.0
     decode_step_ms: float = 15.0
     decode_step_ms_per_seq: float = 0.2
@@ -79,6 +82,7 @@ class EngineOptions:
             ("--output-tokens", self.output_tokens),
             ("--max-batch", self.max_batch),
             ("--kv-capacity-tokens", self.kv_capacity_tokens),
+            ("--max-prefill-tokens", self.max_prefill_tokens),
         ):
             _check_positive(option, value, integer=True)
         _check_positive("--prefill-tokens-per-s", self.prefill_tokens_per_s)

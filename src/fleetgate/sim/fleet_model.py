@@ -16,10 +16,10 @@ from fleetgate.errors import ConfigurationError
 from fleetgate.perfmodel import RooflineStepTimer, get_gpu
 from fleetgate.routing.backends import Backend
 from fleetgate.settings import BackendSettings, Settings, SiteSettings
+from fleetgate.sim.batch_replica import BatchTiming, JobSink
 from fleetgate.sim.faults import FaultChange, SiteCondition
 from fleetgate.sim.group import ReplicaGroup
 from fleetgate.sim.loop import EventLoop
-from fleetgate.sim.replica import BatchTiming, JobSink
 from fleetgate.sim.scenario import Scenario
 
 SIM_URL = "http://{pool}.sim.invalid"

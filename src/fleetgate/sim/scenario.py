@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from fleetgate.batching import DEFAULT_MAX_PREFILL_TOKENS
 from fleetgate.config_types import (
     Frozen,
     Name,
@@ -129,7 +130,8 @@ class ReplicaOptions(Frozen):
     """How every simulated engine schedules (vLLM-like continuous batching)."""
 
     max_batch: PositiveInt = 256
-    max_prefill_tokens: PositiveInt = 16_384
+    max_prefill_tokens: PositiveInt = DEFAULT_MAX_PREFILL_TOKENS
+    """Prompt tokens one prefill step may take (`fleetgate.batching`)."""
     prefix_caching: bool = True
     idle_power_share: Fraction = 0.3
     """Share of IT power a GPU draws idle; energy = idle + (1 - idle) x utilization."""

@@ -21,13 +21,13 @@ from fleetgate.limits.policy import Demand
 from fleetgate.routing.fleet import FleetState
 from fleetgate.routing.placement import place
 from fleetgate.routing.router import Router
+from fleetgate.sim.batch_replica import Job
 from fleetgate.sim.faults import FaultChange, build_schedule
 from fleetgate.sim.fleet_model import SimFleet, with_sim_backends
 from fleetgate.sim.gate import LimitsGate, Refusal
 from fleetgate.sim.group import ReplicaGroup
 from fleetgate.sim.loop import PRIORITY_ARRIVAL, PRIORITY_FAULT, PRIORITY_SCRAPE, EventLoop
 from fleetgate.sim.recorder import Recorder
-from fleetgate.sim.replica import Job
 from fleetgate.sim.requests import Attempt, ClientRequest
 from fleetgate.sim.scenario import LoadedScenario
 from fleetgate.sim.sources import Sources

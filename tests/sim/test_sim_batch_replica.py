@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fleetgate.sim.loop import EventLoop
-from fleetgate.sim.replica import BatchTiming, Counters, Job, Replica
+from fleetgate.sim.batch_replica import BatchTiming, Counters, Job, Replica
 
 
 class LinearTimer:
