@@ -1,6 +1,6 @@
 """The simulated engine's options: what it serves, how fast it is, and which faults it injects.
 
-Owns `EngineOptions` (everything `fleetgate engine` accepts) and `FaultSettings` (the fault knobs,
+Owns `EngineOptions` (everything `fleetgate engine` accepts) and `InjectedFaults` (the fault knobs,
 also changeable at runtime through `POST /fault`). Invalid values raise `ConfigurationError`
 naming the command-line option.
 """
@@ -18,7 +18,7 @@ DEFAULT_MODEL = "fleetgate-sim"
 
 
 @dataclass(frozen=True, slots=True)
-class FaultSettings:
+class InjectedFaults:
     """Faults the engine injects; all off by default."""
 
     error_rate: float = 0.0
@@ -68,7 +68,7 @@ class EngineOptions:
     decode_step_ms: float = 15.0
     decode_step_ms_per_seq: float = 0.2
     decode_step_ms_per_1k_kv: float = 0.05
-    faults: FaultSettings = field(default_factory=FaultSettings)
+    faults: InjectedFaults = field(default_factory=InjectedFaults)
     seed: int = 0
     """Seed of the `random.Random` that draws faults."""
 

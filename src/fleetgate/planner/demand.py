@@ -133,7 +133,7 @@ class CostAssumptions(Frozen):
     gpu_capex_usd: dict[Name, PositiveFloat] = Field(default_factory=dict)
 
 
-class Demand(Frozen):
+class DemandFile(Frozen):
     """The whole demand file."""
 
     request_shape: RequestShape = RequestShape()
@@ -199,14 +199,14 @@ def _unknown(what: str, given: str, known: Iterable[str]) -> str:
 
 def demand_from_mapping(
     data: Any, *, source: str = "demand", limits: LimitsSettings | None = None
-) -> Demand:
-    """Validate parsed YAML into `Demand`, resolving defaults; errors name the key path.
+) -> DemandFile:
+    """Validate parsed YAML into `DemandFile`, resolving defaults; errors name the key path.
 
     Plan multiples and tier limits a file leaves out come from the limits catalog of `limits`
     (the fleet file's `limits:` section; default: the shipped data, profile v2026): the plans
     and tiers the gateway enforces.
     """
-    demand = validate(Demand, data, source=source)
+    demand = validate(DemandFile, data, source=source)
     catalog = Catalog.from_settings(limits or LimitsSettings())
     multiples = catalog_multiples(catalog)
     published_otpm = catalog_otpm(catalog)
@@ -268,6 +268,6 @@ def _resolve_plan(plan: PlanDemand, multiplier: float, weekly: float | None) -> 
     )
 
 
-def load_demand(path: str | Path, limits: LimitsSettings | None = None) -> Demand:
+def load_demand(path: str | Path, limits: LimitsSettings | None = None) -> DemandFile:
     """Read and validate a demand file (plans and tiers from the catalog of `limits`)."""
     return demand_from_mapping(read_yaml(path), source=str(path), limits=limits)

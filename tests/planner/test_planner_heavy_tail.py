@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fleetgate.planner.usage import capped_mean, quantile, share_over
+from fleetgate.planner.heavy_tail import capped_mean, quantile, share_over
 
 
 def test_capped_mean_at_the_mean_with_unit_shape() -> None:
