@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fleetgate.configfile import read_yaml
 from fleetgate.sim.loop import EventLoop
 from fleetgate.sim.sweep import run_file, run_many
-from fleetgate.sim.validation import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TEN_MILLION = 10_000_000

@@ -1,9 +1,8 @@
 """Value types, the frozen base model and key-path error reporting shared by every config file.
 
 Validators raise errors of type ``expected`` whose message says what was expected, so that
-`format_validation_error` can report ``path: expected a positive integer, got 'lots'``. The fleet
-settings and the planner's inputs (demand, orbit and what-if files) read their YAML and report
-their errors through the functions here.
+`format_validation_error` can report ``path: expected a positive integer, got 'lots'``. Reading a
+file and validating it is `fleetgate.configfile`'s.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError
 
@@ -156,13 +154,3 @@ def read_utf8_text(path: str | os.PathLike[str]) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ConfigurationError(f"{file}:{line}: not UTF-8 text ({exc.reason})") from None
-
-
-def read_yaml(path: str | os.PathLike[str]) -> Any:
-    """The parsed YAML in `path`; unreadable or malformed files raise ConfigurationError."""
-    file = Path(path)
-    text = read_utf8_text(file)
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"{file}: not valid YAML ({exc})") from exc

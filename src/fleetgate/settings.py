@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ValidationError
-
 from fleetgate.config_types import (
     Frozen,
     Name,
@@ -26,9 +24,8 @@ from fleetgate.config_types import (
     Url,
     duplicate_ids,
     format_problems,
-    format_validation_error,
-    read_yaml,
 )
+from fleetgate.configfile import read_yaml, validate
 from fleetgate.errors import ConfigurationError
 from fleetgate.limits.config import LimitsSettings
 from fleetgate.routing.config import RoutingSettings
@@ -191,14 +188,7 @@ def _cross_check(settings: Settings) -> list[str]:
 
 def settings_from_mapping(data: Any, *, source: str = "settings") -> Settings:
     """Validate `data` (parsed YAML) into `Settings`, or raise one `ConfigurationError`."""
-    if data is None:
-        data = {}
-    if not isinstance(data, Mapping):
-        raise ConfigurationError(f"{source}: expected a mapping at the top level")
-    try:
-        settings = Settings.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigurationError(format_validation_error(exc, source)) from exc
+    settings = validate(Settings, data, source=source, what="settings")
     problems = _cross_check(settings)
     if problems:
         raise ConfigurationError(format_problems(source, problems))

@@ -22,7 +22,7 @@ from gateway_harness import ServerThread
 from conftest import free_port, wait_for_port
 from fleetgate.engine.app import create_engine_app
 from fleetgate.engine.options import EngineOptions
-from fleetgate.engine.timers import step_timer_for
+from fleetgate.engine.timers import timer_from_options
 from fleetgate.state.keys import KeyStore
 
 
@@ -68,7 +68,7 @@ def test_sigterm_mid_stream_finishes_and_settles_the_stream(tmp_path: Path) -> N
     engine_port, gateway_port = free_port(), free_port()
     options = EngineOptions(port=engine_port, models=(MODEL,), output_tokens=40,
                             decode_step_ms=50.0, prefill_tokens_per_s=1_000_000.0)  # fmt: skip
-    engine = ServerThread(create_engine_app(options, step_timer_for(options)), engine_port)
+    engine = ServerThread(create_engine_app(options, timer_from_options(options)), engine_port)
     engine.start()
     path = fleet_file(tmp_path, engine_port, gateway_port)
     store = KeyStore(str(tmp_path / "state.sqlite3"))

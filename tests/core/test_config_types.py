@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +17,7 @@ from fleetgate.config_types import (
     format_validation_error,
     key_path,
     number_in_range,
-    read_yaml,
 )
-from fleetgate.errors import ConfigurationError
 
 
 @pytest.mark.parametrize(
@@ -78,22 +75,3 @@ def test_duplicate_ids_name_every_repeat() -> None:
         "sites[2].id: duplicate id 'a'",
         "sites[3].id: duplicate id 'a'",
     ]
-
-
-def test_read_yaml_refuses_missing_and_malformed_files(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="cannot read"):
-        read_yaml(tmp_path / "absent.yaml")
-    broken = tmp_path / "broken.yaml"
-    broken.write_text("a: [1, 2", encoding="utf-8")
-    with pytest.raises(ConfigurationError, match="not valid YAML"):
-        read_yaml(broken)
-    good = tmp_path / "good.yaml"
-    good.write_text("a: [1, 2]\n", encoding="utf-8")
-    assert read_yaml(good) == {"a": [1, 2]}
-    latin1 = tmp_path / "latin1.yaml"
-    latin1.write_bytes("a: 1\nname: caf\u00e9\n".encode("latin-1"))
-    with pytest.raises(ConfigurationError, match=r"latin1.yaml:2: not UTF-8 text"):
-        read_yaml(latin1)
-    crlf = tmp_path / "crlf.yaml"
-    crlf.write_bytes(b"a: 1\r\nb: caf\xc3\xa9\r\n")
-    assert read_yaml(crlf) == {"a": 1, "b": "caf\u00e9"}

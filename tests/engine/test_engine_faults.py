@@ -10,10 +10,10 @@ import openai
 import pytest
 from engine_testkit import RunningEngine, running_engine, user
 
-from fleetgate.engine import FaultSettings
+from fleetgate.engine import InjectedFaults
 
 MODEL = "fleetgate-sim"
-NO_FAULTS = FaultSettings().as_json()
+NO_FAULTS = InjectedFaults().as_json()
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_unhealthy_and_fault_endpoint_validation(engine: RunningEngine) -> None:
 
 
 def test_faults_given_at_startup_apply() -> None:
-    with running_engine(faults=FaultSettings(error_rate=1.0, unhealthy=True)) as engine:
+    with running_engine(faults=InjectedFaults(error_rate=1.0, unhealthy=True)) as engine:
         assert httpx.get(f"{engine.url}/health", timeout=5).status_code == 503
         body = {"model": MODEL, "messages": user("x")}
         response = httpx.post(f"{engine.url}/v1/chat/completions", json=body, timeout=5)

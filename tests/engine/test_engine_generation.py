@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fleetgate.engine import EngineOptions, count_prompt_tokens, prompt_text
-from fleetgate.engine.chat_request import ChatRequest, parse_chat_request
+from fleetgate.engine.chat_request import EngineChatRequest, parse_chat_request
 from fleetgate.engine.generation import plan_output, resolve_max_tokens, tool_arguments
 from fleetgate.errors import ApiError, ConfigurationError, InvalidRequest, NotFound
 from fleetgate.tokens import count_tokens, filler
@@ -35,13 +35,13 @@ WEATHER = {
 }
 
 
-def parse(**body: Any) -> ChatRequest:
+def parse(**body: Any) -> EngineChatRequest:
     body.setdefault("model", "sim-a")
     body.setdefault("messages", [{"role": "user", "content": "hello world"}])
     return parse_chat_request(orjson.dumps(body), MODELS)
 
 
-def plan(request: ChatRequest, output_tokens: int = 16, max_model_len: int = 1000):
+def plan(request: EngineChatRequest, output_tokens: int = 16, max_model_len: int = 1000):
     max_tokens = resolve_max_tokens(
         request, max_model_len=max_model_len, kv_capacity_tokens=max_model_len
     )

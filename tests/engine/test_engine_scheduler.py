@@ -69,6 +69,24 @@ def test_prefill_steps_yield_first_tokens_and_admission_is_fifo_up_to_max_batch(
     ]
 
 
+def test_a_prefill_step_takes_at_most_max_prefill_tokens_unless_one_prompt_is_longer() -> None:
+    # issue 13: the engine now caps a prefill step like the simulator (`fleetgate.batching`)
+    async def scenario() -> list[tuple[float, int, int]]:
+        log = StepLog()
+        timer = FakeTimer(max_batch=4, kv_capacity_tokens=10_000)
+        scheduler = log.scheduler = BatchScheduler(timer, sleep=log.sleep, max_prefill_tokens=500)
+        await asyncio.gather(
+            consume(scheduler, 900, 1), consume(scheduler, 300, 1), consume(scheduler, 200, 1)
+        )
+        await scheduler.aclose()
+        return log.steps
+
+    assert asyncio.run(scenario()) == [
+        (0.9, 1, 2),  # the 900-token prompt alone: longer than the budget, it is not held back
+        (0.5, 2, 0),  # 300 + 200 tokens fit one step's budget
+    ]
+
+
 def test_a_prefill_step_stalls_the_running_batch() -> None:
     async def scenario() -> tuple[list[list[int]], list[tuple[float, int, int]]]:
         log = StepLog()

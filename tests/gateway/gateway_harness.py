@@ -21,7 +21,7 @@ from fleetgate.api.app import create_app
 from fleetgate.api.server_protocol import GatewayHttpProtocol
 from fleetgate.engine.app import create_engine_app
 from fleetgate.engine.options import EngineOptions
-from fleetgate.engine.timers import step_timer_for
+from fleetgate.engine.timers import timer_from_options
 from fleetgate.gateway.process import Gateway
 from fleetgate.settings import Settings, settings_from_mapping
 
@@ -133,7 +133,7 @@ def live_fleet(
     for index, port in enumerate(ports):
         model = "claude-haiku-sim" if index == 2 else "claude-sonnet-sim"
         options = EngineOptions(port=port, models=(model,), **options_extra)
-        app = create_engine_app(options, step_timer_for(options))
+        app = create_engine_app(options, timer_from_options(options))
         engine_apps.append(app)
         engines.append(ServerThread(app, port).start())
     gateway = Gateway.build(settings)

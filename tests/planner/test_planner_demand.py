@@ -1,4 +1,4 @@
-"""The demand file: defaults, published multipliers and key-path errors."""
+"""The demand file: defaults from the limits catalog, and key-path errors."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from planner_fixtures import DEMAND, demand
 
 from fleetgate.errors import ConfigurationError
+from fleetgate.limits.config import LimitsSettings, PlanSettings
 from fleetgate.planner.demand import demand_from_mapping, load_demand
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -88,6 +89,37 @@ def test_unknown_plan_needs_a_multiplier() -> None:
     assert demand_from_mapping(data).plans[0].five_hour_multiplier == 0.5
 
 
+def test_plan_multiples_are_the_limits_catalogs() -> None:
+    # issue 13: the planner's own table was the v2025 profile; the catalog (what the gateway
+    # enforces) defaults to v2026, where Pro's five-hour allowance doubled and Free's did not
+    data = demand()
+    data["plans"][0]["id"] = "free"
+    free = demand_from_mapping(data).plans[0]
+    assert (free.five_hour_multiplier, free.weekly_multiplier) == (0.1, 0.2)
+    v2025 = demand_from_mapping(data, limits=LimitsSettings(profile="v2025")).plans[0]
+    assert (v2025.five_hour_multiplier, v2025.weekly_multiplier) == (0.2, 0.2)
+    custom = LimitsSettings(plans={"student": PlanSettings(five_hour=1e6, seven_day=1e7)})
+    data["plans"][0]["id"] = "student"
+    student = demand_from_mapping(data, limits=custom).plans[0]
+    assert student.five_hour_multiplier == pytest.approx(0.1)
+    assert student.weekly_multiplier == pytest.approx(0.2)
+
+
+def test_every_catalog_tier_is_known() -> None:
+    data = demand()
+    data["tiers"] = [
+        {"id": "tier-1", "organizations": 10, "utilization_mean": 0.1},
+        {"id": "tier-4-raised", "organizations": 10, "utilization_mean": 0.1},
+    ]
+    assert [tier.offered_otpm for tier in demand_from_mapping(data).tiers] == [8_000, 400_000]
+
+
+def test_the_old_enterprise_id_points_at_the_catalogs_name() -> None:
+    data = demand()
+    data["plans"][0]["id"] = "enterprise"
+    assert "(the limits catalog calls it 'enterprise-seat'?)" in _error(data)
+
+
 def test_cross_field_problems() -> None:
     data = copy.deepcopy(DEMAND)
     data["plans"][1]["id"] = "pro"
@@ -98,7 +130,8 @@ def test_cross_field_problems() -> None:
     assert "plans[1].id: duplicate id 'pro'" in message
     assert "plans[0].weekly_active_share: must be at least daily_active_share" in message
     assert "peak_metering.plans[0]: unknown plan 'nope'" in message
-    assert "tiers[0].offered_otpm: required for a tier other than start" in message
+    # the known tiers are the limits catalog's (issue 13: no copied table), tier-1 first
+    assert "tiers[0].offered_otpm: required for a tier other than tier-1, " in message
 
 
 def test_not_a_mapping_and_unreadable_files(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from planner_fixtures import demand
 
-from fleetgate.planner.demand import Demand, demand_from_mapping
+from fleetgate.planner.demand import DemandFile, demand_from_mapping
+from fleetgate.planner.heavy_tail import capped_mean
 from fleetgate.planner.limits_offer import (
     api_offer,
     deliverable_week,
@@ -18,7 +19,6 @@ from fleetgate.planner.limits_offer import (
     subscription_offer,
     weekly_demand,
 )
-from fleetgate.planner.usage import capped_mean
 
 FLAT = {"hourly": [1.0] * 24}
 ONE_PLAN = [
@@ -33,7 +33,7 @@ ONE_PLAN = [
 ]
 
 
-def _flat(**changes: Any) -> Demand:
+def _flat(**changes: Any) -> DemandFile:
     base: dict[str, Any] = {
         "diurnal": FLAT,
         "peak_metering": {"enabled": False},

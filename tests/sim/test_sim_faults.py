@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fleetgate.sim.faults import SiteCondition, build_schedule
+from fleetgate.sim.fault_schedule import SiteCondition, build_schedule
 from fleetgate.sim.faults_config import FaultSettings
 
 

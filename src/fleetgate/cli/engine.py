@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from fleetgate.engine.options import DEFAULT_MODEL, EngineOptions, FaultSettings, parse_model_names
+from fleetgate.engine.options import DEFAULT_MODEL, EngineOptions, InjectedFaults, parse_model_names
 from fleetgate.engine.server import run_engine
 from fleetgate.errors import ConfigurationError
 from fleetgate.perfmodel.engine_timer import step_timer_for
@@ -98,7 +98,7 @@ def roofline_timer_from_cli(
 def options_from_cli(values: dict[str, Any]) -> EngineOptions:
     """`EngineOptions` from the command's parameters (named as the options' fields)."""
     values = dict(values)
-    faults = FaultSettings(**{name: values.pop(name) for name in _FAULT_OPTIONS})
+    faults = InjectedFaults(**{name: values.pop(name) for name in _FAULT_OPTIONS})
     models = parse_model_names(values.pop("model") or [DEFAULT_MODEL])
     return EngineOptions(models=models, faults=faults, **values)
 

@@ -38,7 +38,7 @@ def run_plan(
 ) -> tuple[PlanResult, list[Comparison], float]:
     """Load the inputs, plan them and every what-if; returns the planning time in seconds."""
     settings = load_settings(fleet)
-    demand = load_demand(demand_path)
+    demand = load_demand(demand_path, settings.limits)
     parsed = [parse_what_if(text) for text in what_ifs]
     started = time.perf_counter()
     result = make_plan(settings, demand, options)

@@ -23,7 +23,7 @@ from fleetgate.demo.fleet import DEMO_SITES, demo_settings
 from fleetgate.demo.traffic import Outcome, scripted_mix
 from fleetgate.engine.app import create_engine_app
 from fleetgate.engine.options import EngineOptions
-from fleetgate.engine.timers import step_timer_for
+from fleetgate.engine.timers import timer_from_options
 from fleetgate.gateway.process import Gateway
 
 STARTUP_TIMEOUT_S = 20.0
@@ -74,7 +74,7 @@ def _engine(model: str, decode_ms: float, port: int) -> uvicorn.Server:
         decode_step_ms=decode_ms,
         prefill_tokens_per_s=50_000,
     )
-    return _server(create_engine_app(options, step_timer_for(options)), port)
+    return _server(create_engine_app(options, timer_from_options(options)), port)
 
 
 async def run_demo(console: Console) -> tuple[list[Outcome], int]:

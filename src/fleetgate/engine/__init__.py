@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from fleetgate.engine.app import EngineApp, create_engine_app
 from fleetgate.engine.chat_request import count_prompt_tokens, prompt_text
-from fleetgate.engine.options import EngineOptions, FaultSettings
+from fleetgate.engine.options import EngineOptions, InjectedFaults
 from fleetgate.engine.scheduler import BatchScheduler, InstantTokens, TokenSource
 from fleetgate.engine.server import engine_in_thread, run_engine
-from fleetgate.engine.timers import InstantStepTimer, LinearStepTimer, step_timer_for
+from fleetgate.engine.timers import InstantStepTimer, LinearStepTimer, timer_from_options
 
 __all__ = [
     "BatchScheduler",
     "EngineApp",
     "EngineOptions",
-    "FaultSettings",
+    "InjectedFaults",
     "InstantStepTimer",
     "InstantTokens",
     "LinearStepTimer",
@@ -23,5 +23,5 @@ __all__ = [
     "engine_in_thread",
     "prompt_text",
     "run_engine",
-    "step_timer_for",
+    "timer_from_options",
 ]

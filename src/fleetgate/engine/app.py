@@ -16,9 +16,9 @@ import orjson
 from fleetgate.engine.asgi import ClientGone, Receive, Scope, Send, read_body, respond
 from fleetgate.engine.chat import ChatCompletions
 from fleetgate.engine.chat_request import parse_json_object
-from fleetgate.engine.faults import FaultState
+from fleetgate.engine.fault_injection import FaultState
 from fleetgate.engine.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from fleetgate.engine.metrics import EngineMetrics
+from fleetgate.engine.metrics import EngineCounters
 from fleetgate.engine.options import EngineOptions
 from fleetgate.engine.scheduler import BatchScheduler, InstantTokens, TokenSource
 from fleetgate.engine.timers import InstantStepTimer
@@ -36,9 +36,13 @@ class EngineApp:
         self.options = options
         self.timer = timer
         instant = isinstance(timer, InstantStepTimer)
-        self.source: TokenSource = InstantTokens() if instant else BatchScheduler(timer)
+        self.source: TokenSource = (
+            InstantTokens()
+            if instant
+            else BatchScheduler(timer, max_prefill_tokens=options.max_prefill_tokens)
+        )
         self.faults = FaultState(options.faults, options.seed)
-        self.metrics = EngineMetrics(options.metrics_model_name)
+        self.metrics = EngineCounters(options.metrics_model_name)
         self._models_body = models_body(
             options.models, created=int(time.time()), max_model_len=options.max_model_len
         )

@@ -24,11 +24,11 @@ from fleetgate.engine.asgi import (
     respond,
     start_event_stream,
 )
-from fleetgate.engine.chat_request import ChatRequest, parse_chat_request
-from fleetgate.engine.faults import FaultState
+from fleetgate.engine.chat_request import EngineChatRequest, parse_chat_request
+from fleetgate.engine.fault_injection import FaultState
 from fleetgate.engine.generation import OutputPlan, plan_output, resolve_max_tokens
-from fleetgate.engine.metrics import EngineMetrics
-from fleetgate.engine.options import EngineOptions, FaultSettings
+from fleetgate.engine.metrics import EngineCounters
+from fleetgate.engine.options import EngineOptions, InjectedFaults
 from fleetgate.engine.scheduler import TokenSource
 from fleetgate.engine.wire import ChunkWriter, completion_body, error_body
 from fleetgate.errors import ApiError, InternalError
@@ -40,9 +40,9 @@ from fleetgate.translate.sse import OPENAI_DONE
 class _Answer:
     """One request on its way out: what was asked, what will be said, under which faults."""
 
-    request: ChatRequest
+    request: EngineChatRequest
     plan: OutputPlan
-    faults: FaultSettings
+    faults: InjectedFaults
     completion_id: str
     tool_call_id: str
     created: int
@@ -56,7 +56,7 @@ class ChatCompletions:
         options: EngineOptions,
         source: TokenSource,
         faults: FaultState,
-        metrics: EngineMetrics,
+        metrics: EngineCounters,
         *,
         kv_capacity_tokens: int,
         instant: bool,

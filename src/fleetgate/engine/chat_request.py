@@ -1,4 +1,4 @@
-"""Parsing and validation of a `POST /v1/chat/completions` body into a typed `ChatRequest`.
+"""Parsing and validation of a `POST /v1/chat/completions` body into a typed `EngineChatRequest`.
 
 Also owns the definition of the prompt the engine counts: `prompt_text` joins every message's
 text (and tool-call arguments) with the tool definitions' JSON, and `count_prompt_tokens` counts
@@ -32,7 +32,7 @@ class ToolSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class ChatRequest:
+class EngineChatRequest:
     """A validated chat completion request, reduced to what the engine acts on."""
 
     model: str
@@ -63,7 +63,7 @@ def count_prompt_tokens(messages: Sequence[Mapping[str, Any]], tools: Sequence[A
     return count_tokens(prompt_text(messages, tools))
 
 
-def parse_chat_request(body: bytes, served_models: Sequence[str]) -> ChatRequest:
+def parse_chat_request(body: bytes, served_models: Sequence[str]) -> EngineChatRequest:
     """Validate a raw request body; raises `InvalidRequest` or `NotFound`."""
     data = parse_json_object(body)
     model = data.get("model", served_models[0])
@@ -79,7 +79,7 @@ def parse_chat_request(body: bytes, served_models: Sequence[str]) -> ChatRequest
     _check_n(data.get("n"))
     stream = _optional_bool(data, "stream")
     prompt = prompt_text(messages, raw_tools)
-    return ChatRequest(
+    return EngineChatRequest(
         model=model,
         prompt=prompt,
         prompt_tokens=count_tokens(prompt),

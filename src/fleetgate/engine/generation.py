@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from fleetgate.engine.chat_request import ChatRequest, ToolSpec
+from fleetgate.engine.chat_request import EngineChatRequest, ToolSpec
 from fleetgate.errors import InvalidRequest
 from fleetgate.tokens import filler_token, split_tokens
 
@@ -53,7 +53,9 @@ def prompt_seed(prompt: str) -> int:
     return int.from_bytes(digest, "big")
 
 
-def resolve_max_tokens(request: ChatRequest, *, max_model_len: int, kv_capacity_tokens: int) -> int:
+def resolve_max_tokens(
+    request: EngineChatRequest, *, max_model_len: int, kv_capacity_tokens: int
+) -> int:
     """The output limit of a request, or `InvalidRequest` when it can never be served.
 
     Without `max_tokens` the limit is whatever context is left, as in vLLM; the context is
@@ -93,7 +95,7 @@ def resolve_max_tokens(request: ChatRequest, *, max_model_len: int, kv_capacity_
     return request.max_tokens
 
 
-def plan_output(request: ChatRequest, *, max_tokens: int, output_tokens: int) -> OutputPlan:
+def plan_output(request: EngineChatRequest, *, max_tokens: int, output_tokens: int) -> OutputPlan:
     """The complete answer to `request`, given its resolved output limit `max_tokens` and the
     engine's usual answer length `output_tokens`."""
     seed = prompt_seed(request.prompt)
@@ -110,7 +112,7 @@ def plan_output(request: ChatRequest, *, max_tokens: int, output_tokens: int) ->
     return OutputPlan(pieces=tuple(tokens), finish_reason=finish)
 
 
-def tool_to_call(request: ChatRequest) -> ToolSpec | None:
+def tool_to_call(request: EngineChatRequest) -> ToolSpec | None:
     """The tool the answer calls, or None for a text answer."""
     if not request.tools or request.tool_choice == "none":
         return None

@@ -1,6 +1,6 @@
 """The engine's Prometheus metrics under vLLM's names, written as exposition text by hand.
 
-Counters live on an `EngineMetrics` instance owned by one app (no global registry); gauges are
+Counters live on an `EngineCounters` instance owned by one app (no global registry); gauges are
 read from the token source at scrape time. Every series carries `model_name`, the first served
 model name, as vLLM labels them.
 """
@@ -14,7 +14,7 @@ from fleetgate.engine.scheduler import TokenSource
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
 
-class EngineMetrics:
+class EngineCounters:
     """Counters of one engine, rendered with the live gauges on each scrape."""
 
     def __init__(self, model_name: str) -> None:

@@ -1,6 +1,6 @@
 """The simulated engine's options: what it serves, how fast it is, and which faults it injects.
 
-Owns `EngineOptions` (everything `fleetgate engine` accepts) and `FaultSettings` (the fault knobs,
+Owns `EngineOptions` (everything `fleetgate engine` accepts) and `InjectedFaults` (the fault knobs,
 also changeable at runtime through `POST /fault`). Invalid values raise `ConfigurationError`
 naming the command-line option.
 """
@@ -11,13 +11,14 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from fleetgate.batching import DEFAULT_MAX_PREFILL_TOKENS
 from fleetgate.errors import ConfigurationError
 
 DEFAULT_MODEL = "fleetgate-sim"
 
 
 @dataclass(frozen=True, slots=True)
-class FaultSettings:
+class InjectedFaults:
     """Faults the engine injects; all off by default."""
 
     error_rate: float = 0.0
@@ -61,11 +62,13 @@ class EngineOptions:
     instant: bool = False
     max_batch: int = 64
     kv_capacity_tokens: int = 200_000
+    max_prefill_tokens: int = DEFAULT_MAX_PREFILL_TOKENS
+    """Prompt tokens one prefill step may take (`fleetgate.batching`)."""
     prefill_tokens_per_s: float = 20_000.0
     decode_step_ms: float = 15.0
     decode_step_ms_per_seq: float = 0.2
     decode_step_ms_per_1k_kv: float = 0.05
-    faults: FaultSettings = field(default_factory=FaultSettings)
+    faults: InjectedFaults = field(default_factory=InjectedFaults)
     seed: int = 0
     """Seed of the `random.Random` that draws faults."""
 
@@ -79,6 +82,7 @@ class EngineOptions:
             ("--output-tokens", self.output_tokens),
             ("--max-batch", self.max_batch),
             ("--kv-capacity-tokens", self.kv_capacity_tokens),
+            ("--max-prefill-tokens", self.max_prefill_tokens),
         ):
             _check_positive(option, value, integer=True)
         _check_positive("--prefill-tokens-per-s", self.prefill_tokens_per_s)

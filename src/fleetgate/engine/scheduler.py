@@ -1,21 +1,24 @@
 """Continuous batching for the simulated engine: a FIFO queue, a running batch, one step loop.
 
-Each step first admits waiting sequences (FIFO, while the batch has room and their KV reservation
-fits). A step that admits some is their prefill: it lasts `prefill_seconds` of the admitted prompts
-and yields each one's first token, while the running batch waits (vLLM's scheduler without chunked
-prefill, and the simulator's replica, `fleetgate.sim.replica`). Any other step decodes one token
-for every running sequence and lasts `decode_step_seconds(batch, kv_tokens)` of the `StepTimer`.
-Finished or cancelled sequences free their KV at once. `InstantTokens` is the
+What each step does is `fleetgate.batching`'s rule, the one the simulator's replica follows on
+virtual time: a step that admits waiting sequences (FIFO, while the batch has room, their KV
+reservation fits and the step's prompt tokens stay within `max_prefill_tokens`) is their
+prefill: it lasts `prefill_seconds` of the admitted prompts and yields each one's first token,
+while the running batch waits. Any other step decodes one token for every running sequence and
+lasts `decode_step_seconds(batch, kv_tokens)` of the `StepTimer`; this module sleeps it on the
+real clock. Finished or cancelled sequences free their KV at once. `InstantTokens` is the
 zero-time stand-in used by `--instant`: it skips the scheduler and hands out every token at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from fleetgate.batching import DEFAULT_MAX_PREFILL_TOKENS, BatchLimits, next_step
 from fleetgate.errors import InternalError
 from fleetgate.types import StepTimer
 
@@ -62,7 +65,12 @@ class Sequence:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
-    def kv_reserved(self) -> int:
+    def prefill_tokens(self) -> int:
+        """Tokens its prefill computes: the whole prompt (the engine caches no prefix)."""
+        return self.prompt_tokens
+
+    @property
+    def kv_need(self) -> int:
         """KV tokens held while running: the prompt plus every output token it will produce."""
         return self.prompt_tokens + self.output_tokens
 
@@ -75,8 +83,15 @@ class Sequence:
 class BatchScheduler:
     """The continuous-batching scheduler of one engine replica."""
 
-    def __init__(self, timer: StepTimer, *, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        timer: StepTimer,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        max_prefill_tokens: int = DEFAULT_MAX_PREFILL_TOKENS,
+    ) -> None:
         self._timer = timer
+        self._limits = BatchLimits(timer.max_batch, timer.kv_capacity_tokens, max_prefill_tokens)
         self._sleep = sleep
         self._waiting: dict[Sequence, None] = {}
         self._running: dict[Sequence, None] = {}
@@ -169,8 +184,11 @@ class BatchScheduler:
     async def step(self) -> float:
         """Run one scheduler step and return how long it lasted (simulated seconds): the prefill
         of the sequences it admits (each gets its first token), else one decode step."""
-        producing = self._admit()
-        if producing:
+        kind, count = next_step(
+            self._waiting, self._limits, running=len(self._running), kv_reserved=self._kv_reserved
+        )
+        producing = self._admit(count)
+        if kind == "prefill":
             duration = sum(self._timer.prefill_seconds(seq.prompt_tokens) for seq in producing)
         else:
             producing = list(self._running)
@@ -185,18 +203,14 @@ class BatchScheduler:
         self._produce_one_token_each(producing)
         return duration
 
-    def _admit(self) -> list[Sequence]:
-        admitted: list[Sequence] = []
-        capacity = self._timer.kv_capacity_tokens
-        while self._waiting and len(self._running) < self._timer.max_batch:
-            head = next(iter(self._waiting))
-            if self._kv_reserved + head.kv_reserved > capacity:
-                break
+    def _admit(self, count: int) -> list[Sequence]:
+        """Move the `count` sequences at the head of the queue into the batch."""
+        admitted = list(itertools.islice(self._waiting, count))
+        for head in admitted:
             del self._waiting[head]
             head.state = "running"
             self._running[head] = None
-            self._kv_reserved += head.kv_reserved
-            admitted.append(head)
+            self._kv_reserved += head.kv_need
         return admitted
 
     def _produce_one_token_each(self, sequences: list[Sequence]) -> None:
@@ -212,7 +226,7 @@ class BatchScheduler:
     def _release(self, sequence: Sequence) -> None:
         if sequence in self._running:
             del self._running[sequence]
-            self._kv_reserved -= sequence.kv_reserved
+            self._kv_reserved -= sequence.kv_need
 
     def _fail_everything(self) -> None:
         for sequence in [*self._waiting, *self._running]:

@@ -16,7 +16,7 @@ import uvicorn
 
 from fleetgate.engine.app import EngineApp, create_engine_app
 from fleetgate.engine.options import EngineOptions
-from fleetgate.engine.timers import step_timer_for
+from fleetgate.engine.timers import timer_from_options
 from fleetgate.types import StepTimer
 
 
@@ -39,7 +39,7 @@ def uvicorn_config(
 
 def run_engine(options: EngineOptions, timer: StepTimer | None = None) -> None:
     """Serve one engine until interrupted; the timer defaults to the one the options describe."""
-    app = create_engine_app(options, timer or step_timer_for(options))
+    app = create_engine_app(options, timer or timer_from_options(options))
     uvicorn.Server(uvicorn_config(app, options)).run()
 
 
@@ -48,7 +48,7 @@ def engine_in_thread(
     options: EngineOptions, timer: StepTimer | None = None, *, startup_timeout: float = 15.0
 ) -> Iterator[EngineApp]:
     """Run an engine on `options.host:options.port` in a daemon thread while the block runs."""
-    app = create_engine_app(options, timer or step_timer_for(options))
+    app = create_engine_app(options, timer or timer_from_options(options))
     server = uvicorn.Server(uvicorn_config(app, options, log_level="warning"))
     thread = threading.Thread(target=server.run, name=f"engine-{options.port}", daemon=True)
     thread.start()

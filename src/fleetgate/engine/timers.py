@@ -1,7 +1,7 @@
 """Step timers of the simulated engine: a linear cost model and a zero-time one.
 
 Both implement `fleetgate.types.StepTimer`; the performance model's roofline timer plugs into the
-same seam. `step_timer_for(options)` picks the one the command line asked for.
+same seam. `timer_from_options(options)` picks the one the command line asked for.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class InstantStepTimer:
         return 0.0
 
 
-def step_timer_for(options: EngineOptions) -> StepTimer:
+def timer_from_options(options: EngineOptions) -> StepTimer:
     """`InstantStepTimer` under `--instant`, else the linear timer built from the options."""
     if options.instant:
         return InstantStepTimer(kv_capacity_tokens=options.kv_capacity_tokens)

@@ -22,7 +22,7 @@ from fleetgate.perfmodel import (
     get_model,
     replica_performance,
 )
-from fleetgate.planner.demand import Demand
+from fleetgate.planner.demand import DemandFile
 from fleetgate.planner.orbital import OrbitalDesign, design_orbital_site, orbit_parameters
 from fleetgate.settings import PoolSettings, Settings, SiteSettings
 
@@ -124,7 +124,7 @@ class _Targets:
 
 
 def fleet_capacity(
-    settings: Settings, demand: Demand, *, tpot_s: float, ttft_s: float, lose_largest: bool
+    settings: Settings, demand: DemandFile, *, tpot_s: float, ttft_s: float, lose_largest: bool
 ) -> FleetCapacity:
     """Capacity of every site in `settings` under the SLO and the demand file's assumptions."""
     targets = _Targets(
@@ -151,7 +151,7 @@ def fleet_capacity(
     return FleetCapacity(sites=sites, lost_site=lost)
 
 
-def _efficiency(demand: Demand) -> Efficiency:
+def _efficiency(demand: DemandFile) -> Efficiency:
     given = demand.efficiency.given()
     try:
         return Efficiency(**given)
@@ -163,7 +163,7 @@ def _site_capacity(
     settings: Settings,
     index: int,
     site: SiteSettings,
-    demand: Demand,
+    demand: DemandFile,
     targets: _Targets,
     memo: dict[tuple[str, str, int, float], ReplicaPerformance],
 ) -> SiteCapacity:

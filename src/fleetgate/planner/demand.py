@@ -4,11 +4,16 @@ Owns the YAML shape (plans with subscribers, active shares and heavy-tailed usag
 diurnal curve with peak hours; peak-hour metering; the model mix; planning assumptions such as
 the utilization target, site availability and cost figures) and its validation. Every refusal
 names the key path, e.g. ``plans[1].subscribers: expected a positive integer, got -5``.
-Published plan multipliers (relative to Pro) and API tier limits are the defaults.
+Plan multiples (relative to Pro) and API tier limits a file leaves out are the limits catalog's
+(`fleetgate.limits.catalog`, the fleet file's `limits:` over the shipped data): the planner
+offers what the gateway enforces. Plan ids are the catalog's (``enterprise-seat``, not
+``enterprise``); an unknown id needs its own multiplier.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,48 +30,21 @@ from fleetgate.config_types import (
     duplicate_ids,
     format_problems,
     number_in_range,
-    read_yaml,
 )
+from fleetgate.configfile import read_yaml, validate
 from fleetgate.errors import ConfigurationError
-from fleetgate.planner.validation import validate
+from fleetgate.limits.catalog import Catalog
+from fleetgate.limits.config import LimitsSettings
+from fleetgate.workload.curve import Diurnal, WholeHour
+from fleetgate.workload.slo import LatencySlo
 
 _fraction = number_in_range("a fraction in (0, 1]", low=0.0, high=1.0, low_open=True)
 _share = number_in_range("a share in [0, 1)", low=0.0, high=1.0, high_open=True)
 _refusal = number_in_range("a refusal rate in (0, 0.5]", low=0.0, high=0.5, low_open=True)
-_hour = number_in_range("an hour from 0 to 24", low=0, high=24, integer=True)
 
 Fraction = Annotated[float, BeforeValidator(_fraction)]
 Share = Annotated[float, BeforeValidator(_share)]
-Hour = Annotated[int, BeforeValidator(_hour)]
 RefusalRate = Annotated[float, BeforeValidator(_refusal)]
-
-PUBLISHED_PLAN_MULTIPLIERS: dict[str, float] = {
-    "free": 0.2,  # "Pro: at least five times the usage per session compared to our free service"
-    "pro": 1.0,
-    "max-5x": 5.0,  # "five times the Pro plan's per-session usage allowance"
-    "max-20x": 20.0,  # "20 times the Pro plan's per-session usage allowance"
-    "team-standard": 1.25,  # "1.25x the Pro plan's per-session usage allowance"
-    "team-premium": 6.25,  # "6.25x the Pro plan's per-session usage allowance"
-    "enterprise": 1.25,  # not published; taken equal to a Team Standard seat [A]
-}
-"""Per-session allowance relative to Pro (support.claude.com; rate-limit-semantics.md 2.1)."""
-
-PLAN_NAMES: dict[str, str] = {
-    "free": "Free",
-    "pro": "Pro",
-    "max-5x": "Max 5x",
-    "max-20x": "Max 20x",
-    "team-standard": "Team Standard",
-    "team-premium": "Team Premium",
-    "enterprise": "Enterprise",
-}
-
-PUBLISHED_TIER_OTPM: dict[str, tuple[int, int]] = {
-    "start": (400_000, 2_000_000),
-    "build": (1_000_000, 5_000_000),
-    "scale": (2_000_000, 10_000_000),
-}
-"""(OTPM, ITPM) for Sonnet/Opus 4.x, v2026 tables (rate-limit-semantics.md 1.8)."""
 
 
 class RequestShape(Frozen):
@@ -74,35 +52,6 @@ class RequestShape(Frozen):
 
     mean_prompt_tokens: PositiveInt = 2_000
     mean_output_tokens: PositiveInt = 400
-
-
-class Slo(Frozen):
-    """Latency targets every replica must meet (MLPerf Llama 2 70B interactive by default)."""
-
-    tpot_ms: PositiveFloat = 40.0
-    ttft_ms: PositiveFloat = 450.0
-
-
-class Diurnal(Frozen):
-    """Load through the day: 24 hourly weights, or a cosine curve peaking at `peak_hour_utc`."""
-
-    peak_hour_utc: Hour = 16
-    peak_to_trough: PositiveFloat = 3.0
-    hourly: tuple[PositiveFloat, ...] | None = None
-
-    @field_validator("hourly")
-    @classmethod
-    def _twenty_four(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
-        if value is not None and len(value) != 24:
-            raise ValueError(f"expected 24 hourly weights, got {len(value)}")
-        return value
-
-    @field_validator("peak_to_trough")
-    @classmethod
-    def _at_least_one(cls, value: float) -> float:
-        if value < 1.0:
-            raise ValueError("expected a ratio of at least 1")
-        return value
 
 
 class EfficiencySettings(Frozen):
@@ -123,7 +72,10 @@ class PeakMetering(Frozen):
     """Peak-hour metering: sessions consume their 5-hour budget `multiplier` times faster."""
 
     enabled: bool = False
-    hours_utc: tuple[Hour, Hour] = (13, 19)  # weekdays 05:00-11:00 PT (rate-limit-semantics 2.3)
+    hours_utc: tuple[WholeHour, WholeHour] = (
+        13,
+        19,
+    )  # weekdays 05:00-11:00 PT (rate-limit-semantics 2.3)
     multiplier: PositiveFloat = 2.0  # not public; third parties guess 2-3x
     plans: tuple[Name, ...] = ()
     """Plans it applies to; empty means every plan."""
@@ -153,8 +105,8 @@ class PlanDemand(Frozen):
 
     @property
     def name(self) -> str:
-        """A display name (the published one for known plans)."""
-        return PLAN_NAMES.get(self.id, self.id)
+        """A display name: the id's words capitalized ("max-5x" -> "Max 5x")."""
+        return " ".join(word[:1].upper() + word[1:] for word in self.id.split("-"))
 
 
 class TierDemand(Frozen):
@@ -181,11 +133,11 @@ class CostAssumptions(Frozen):
     gpu_capex_usd: dict[Name, PositiveFloat] = Field(default_factory=dict)
 
 
-class Demand(Frozen):
+class DemandFile(Frozen):
     """The whole demand file."""
 
     request_shape: RequestShape = RequestShape()
-    slo: Slo = Slo()
+    slo: LatencySlo = LatencySlo()
     efficiency: EfficiencySettings = EfficiencySettings()
     utilization_target: Fraction = 0.8
     refusal_target: RefusalRate = 0.01
@@ -217,18 +169,56 @@ class Demand(Frozen):
         return value
 
 
-def demand_from_mapping(data: Any, *, source: str = "demand") -> Demand:
-    """Validate parsed YAML into `Demand`, resolving defaults; errors name the key path."""
-    demand = validate(Demand, data, source=source)
+def catalog_multiples(catalog: Catalog) -> dict[str, tuple[float, float]]:
+    """(five-hour, weekly) allowance of each catalog plan relative to its Pro plan."""
+    pro = catalog.plans.get("pro")
+    if pro is None:
+        return {}
+    return {
+        name: (plan.five_hour / pro.five_hour, plan.seven_day / pro.seven_day)
+        for name, plan in catalog.plans.items()
+    }
+
+
+def catalog_otpm(catalog: Catalog) -> dict[str, float]:
+    """Each catalog tier's output tokens per minute (its default family's row)."""
+    offered = {}
+    for name, tier in catalog.tiers.items():
+        row = catalog.tier_row(tier, tier.default_family or "")
+        if row is not None:
+            offered[name] = float(row[1].otpm)
+    return offered
+
+
+def _unknown(what: str, given: str, known: Iterable[str]) -> str:
+    names = list(known)
+    close = difflib.get_close_matches(given, names, n=1, cutoff=0.6)
+    hint = f" (the limits catalog calls it {close[0]!r}?)" if close else ""
+    return f"required for a {what} other than {', '.join(names)}{hint}"
+
+
+def demand_from_mapping(
+    data: Any, *, source: str = "demand", limits: LimitsSettings | None = None
+) -> DemandFile:
+    """Validate parsed YAML into `DemandFile`, resolving defaults; errors name the key path.
+
+    Plan multiples and tier limits a file leaves out come from the limits catalog of `limits`
+    (the fleet file's `limits:` section; default: the shipped data, profile v2026): the plans
+    and tiers the gateway enforces.
+    """
+    demand = validate(DemandFile, data, source=source)
+    catalog = Catalog.from_settings(limits or LimitsSettings())
+    multiples = catalog_multiples(catalog)
+    published_otpm = catalog_otpm(catalog)
     problems = duplicate_ids("plans", [plan.id for plan in demand.plans])
     problems += duplicate_ids("tiers", [tier.id for tier in demand.tiers])
     plans = []
     for index, plan in enumerate(demand.plans):
-        multiplier = plan.five_hour_multiplier or PUBLISHED_PLAN_MULTIPLIERS.get(plan.id)
+        five_hour, weekly = multiples.get(plan.id, (None, None))
+        multiplier = plan.five_hour_multiplier or five_hour
         if multiplier is None:
-            known = ", ".join(PUBLISHED_PLAN_MULTIPLIERS)
             problems.append(
-                f"plans[{index}].five_hour_multiplier: required for a plan other than {known}"
+                f"plans[{index}].five_hour_multiplier: " + _unknown("plan", plan.id, multiples)
             )
             continue
         if plan.weekly_active_share < plan.daily_active_share:
@@ -236,15 +226,15 @@ def demand_from_mapping(data: Any, *, source: str = "demand") -> Demand:
                 f"plans[{index}].weekly_active_share: must be at least daily_active_share "
                 f"({plan.daily_active_share:g}), got {plan.weekly_active_share:g}"
             )
-        plans.append(_resolve_plan(plan, multiplier))
+        plans.append(_resolve_plan(plan, multiplier, plan.weekly_multiplier or weekly))
     tiers = []
     for index, tier in enumerate(demand.tiers):
-        published = PUBLISHED_TIER_OTPM.get(tier.id)
-        if tier.offered_otpm is None and published is None:
-            known = ", ".join(PUBLISHED_TIER_OTPM)
-            problems.append(f"tiers[{index}].offered_otpm: required for a tier other than {known}")
+        offered = tier.offered_otpm or published_otpm.get(tier.id)
+        if offered is None:
+            problems.append(
+                f"tiers[{index}].offered_otpm: " + _unknown("tier", tier.id, published_otpm)
+            )
             continue
-        offered = tier.offered_otpm or float(published[0] if published else 0)
         tiers.append(
             tier.model_copy(
                 update={"offered_otpm": offered, "otpm_multiplier": tier.otpm_multiplier or offered}
@@ -261,7 +251,7 @@ def demand_from_mapping(data: Any, *, source: str = "demand") -> Demand:
     return demand.model_copy(update={"plans": tuple(plans), "tiers": tuple(tiers)})
 
 
-def _resolve_plan(plan: PlanDemand, multiplier: float) -> PlanDemand:
+def _resolve_plan(plan: PlanDemand, multiplier: float, weekly: float | None) -> PlanDemand:
     weekly_mean = plan.weekly_tokens_mean or (
         plan.session_tokens_mean
         * plan.sessions_per_active_day
@@ -272,12 +262,12 @@ def _resolve_plan(plan: PlanDemand, multiplier: float) -> PlanDemand:
     return plan.model_copy(
         update={
             "five_hour_multiplier": multiplier,
-            "weekly_multiplier": plan.weekly_multiplier or multiplier,
+            "weekly_multiplier": weekly or multiplier,
             "weekly_tokens_mean": weekly_mean,
         }
     )
 
 
-def load_demand(path: str | Path) -> Demand:
-    """Read and validate a demand file."""
-    return demand_from_mapping(read_yaml(path), source=str(path))
+def load_demand(path: str | Path, limits: LimitsSettings | None = None) -> DemandFile:
+    """Read and validate a demand file (plans and tiers from the catalog of `limits`)."""
+    return demand_from_mapping(read_yaml(path), source=str(path), limits=limits)

@@ -18,8 +18,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from fleetgate.planner.demand import Demand, PlanDemand
-from fleetgate.planner.usage import capped_mean, hourly_shares, in_hours, quantile, share_over
+from fleetgate.planner.demand import DemandFile, PlanDemand
+from fleetgate.planner.heavy_tail import capped_mean, quantile, share_over
+from fleetgate.workload.curve import HOURS, DayCurve, in_hours
 
 _STANDARD_NORMAL = NormalDist()
 _ITERATIONS = 80
@@ -99,7 +100,7 @@ class ApiOffer:
 # --------------------------------------------------------------------------- plans
 
 
-def _metered(demand: Demand, plan: PlanDemand, hour: int) -> float:
+def _metered(demand: DemandFile, plan: PlanDemand, hour: int) -> float:
     metering = demand.peak_metering
     applies = not metering.plans or plan.id in metering.plans
     start, end = metering.hours_utc
@@ -108,7 +109,7 @@ def _metered(demand: Demand, plan: PlanDemand, hour: int) -> float:
     return 1.0
 
 
-def hourly_demand(demand: Demand, base: float) -> tuple[float, ...]:
+def hourly_demand(demand: DemandFile, base: float) -> tuple[float, ...]:
     """Subscription demand in output tokens/s for each UTC hour, at Pro 5-hour budget `base`."""
     shares = _shares(demand)
     rates = [0.0] * 24
@@ -123,9 +124,10 @@ def hourly_demand(demand: Demand, base: float) -> tuple[float, ...]:
     return tuple(rates)
 
 
-def _shares(demand: Demand) -> tuple[float, ...]:
-    diurnal = demand.diurnal
-    return hourly_shares(diurnal.peak_hour_utc, diurnal.peak_to_trough, diurnal.hourly)
+def _shares(demand: DemandFile) -> tuple[float, ...]:
+    """Each UTC hour's share of a day's demand (the peak boost included)."""
+    curve = DayCurve(demand.diurnal)
+    return tuple(curve.load_share(hour) for hour in range(HOURS))
 
 
 def refused_share(
@@ -181,7 +183,7 @@ def largest_within(
     return low, True
 
 
-def _search_ceiling(demand: Demand, mean: Callable[[PlanDemand], float]) -> float:
+def _search_ceiling(demand: DemandFile, mean: Callable[[PlanDemand], float]) -> float:
     """A base so large that no plan limits more than 0.1% of its users (in peak hours too)."""
     metering = demand.peak_metering.multiplier if demand.peak_metering.enabled else 1.0
     return max(
@@ -190,7 +192,7 @@ def _search_ceiling(demand: Demand, mean: Callable[[PlanDemand], float]) -> floa
     )
 
 
-def weekly_demand(demand: Demand, base: float) -> float:
+def weekly_demand(demand: DemandFile, base: float) -> float:
     """Weekly output tokens subscribers use at Pro weekly budget `base`."""
     return sum(
         plan.subscribers
@@ -202,7 +204,7 @@ def weekly_demand(demand: Demand, base: float) -> float:
     )
 
 
-def deliverable_week(demand: Demand, capacity: Mapping[str, float]) -> float:
+def deliverable_week(demand: DemandFile, capacity: Mapping[str, float]) -> float:
     """Output tokens a week along the diurnal curve, scaled to touch capacity at its peak."""
     shares = _shares(demand)
     scale = min(
@@ -215,7 +217,7 @@ def deliverable_week(demand: Demand, capacity: Mapping[str, float]) -> float:
     return 7.0 * 3600.0 * scale * sum(shares)
 
 
-def subscription_offer(demand: Demand, capacity: Mapping[str, float]) -> SubscriptionOffer:
+def subscription_offer(demand: DemandFile, capacity: Mapping[str, float]) -> SubscriptionOffer:
     """Offered versus sustainable plan budgets for subscription capacity per model."""
     mix = demand.model_mix
     target = demand.refusal_target
@@ -252,7 +254,9 @@ def subscription_offer(demand: Demand, capacity: Mapping[str, float]) -> Subscri
     )
 
 
-def _plan_budget(demand: Demand, plan: PlanDemand, base: float, weekly_base: float) -> PlanBudget:
+def _plan_budget(
+    demand: DemandFile, plan: PlanDemand, base: float, weekly_base: float
+) -> PlanBudget:
     multiplier = plan.five_hour_multiplier or 1.0
     weekly_multiplier = plan.weekly_multiplier or 1.0
     offered = demand.offer.pro_five_hour_tokens * multiplier
@@ -278,7 +282,7 @@ def _plan_budget(demand: Demand, plan: PlanDemand, base: float, weekly_base: flo
 # --------------------------------------------------------------------------- API tiers
 
 
-def api_offer(demand: Demand, capacity_tokens_per_s: float, tpot_s: float) -> ApiOffer:
+def api_offer(demand: DemandFile, capacity_tokens_per_s: float, tpot_s: float) -> ApiOffer:
     """Sustainable per-minute tier limits: peak mean + z * sd of use fits the API capacity."""
     z = _STANDARD_NORMAL.inv_cdf(1.0 - demand.refusal_target)
     mean_unit = sum(

@@ -16,8 +16,8 @@ from typing import Any, Literal
 from pydantic import Field
 
 from fleetgate.config_types import Frozen
+from fleetgate.configfile import validate
 from fleetgate.errors import ConfigurationError
-from fleetgate.planner.validation import validate
 
 EARTH_RADIUS_KM = 6371.0
 """Mean Earth radius (IUGG)."""

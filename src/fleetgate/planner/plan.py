@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fleetgate.errors import ConfigurationError
-from fleetgate.planner.availability import FleetAvailability, fleet_availability
 from fleetgate.planner.capacity import FleetCapacity, PoolCapacity, SiteCapacity, fleet_capacity
 from fleetgate.planner.costs import (
     GpuHourCost,
@@ -18,7 +17,7 @@ from fleetgate.planner.costs import (
     orbital_gpu_hour,
     terrestrial_gpu_hour,
 )
-from fleetgate.planner.demand import Demand
+from fleetgate.planner.demand import DemandFile
 from fleetgate.planner.limits_offer import (
     ApiOffer,
     SubscriptionOffer,
@@ -26,6 +25,7 @@ from fleetgate.planner.limits_offer import (
     subscription_offer,
 )
 from fleetgate.planner.orbital import orbit_parameters
+from fleetgate.planner.site_availability import FleetAvailability, fleet_availability
 from fleetgate.settings import Settings
 
 
@@ -94,7 +94,7 @@ def _pool(result: PlanResult, cost: PoolCost) -> PoolCapacity:
     raise KeyError(cost.pool_id)
 
 
-def effective_demand(demand: Demand, options: PlanOptions) -> Demand:
+def effective_demand(demand: DemandFile, options: PlanOptions) -> DemandFile:
     """The demand file with the command line's overrides applied."""
     if options.refusal_target is None:
         return demand
@@ -105,7 +105,7 @@ def effective_demand(demand: Demand, options: PlanOptions) -> Demand:
     return demand.model_copy(update={"refusal_target": options.refusal_target})
 
 
-def make_plan(settings: Settings, demand: Demand, options: PlanOptions) -> PlanResult:
+def make_plan(settings: Settings, demand: DemandFile, options: PlanOptions) -> PlanResult:
     """Plan `settings` against `demand`."""
     demand = effective_demand(demand, options)
     tpot_ms = options.tpot_ms if options.tpot_ms is not None else demand.slo.tpot_ms
@@ -148,7 +148,7 @@ def make_plan(settings: Settings, demand: Demand, options: PlanOptions) -> PlanR
     )
 
 
-def _check_mix(settings: Settings, demand: Demand, capacity: FleetCapacity) -> None:
+def _check_mix(settings: Settings, demand: DemandFile, capacity: FleetCapacity) -> None:
     served = {pool.model_id for site in capacity.sites for pool in site.pools}
     for model_id in demand.model_mix:
         if settings.model(model_id) is None:
@@ -160,7 +160,7 @@ def _check_mix(settings: Settings, demand: Demand, capacity: FleetCapacity) -> N
             raise ConfigurationError(f"demand: model_mix.{model_id}: no pool serves this model")
 
 
-def _costs(settings: Settings, demand: Demand, capacity: FleetCapacity) -> list[PoolCost]:
+def _costs(settings: Settings, demand: DemandFile, capacity: FleetCapacity) -> list[PoolCost]:
     costs = []
     prices = demand.costs.gpu_capex_usd
     for site in capacity.sites:
@@ -189,7 +189,7 @@ def _costs(settings: Settings, demand: Demand, capacity: FleetCapacity) -> list[
     return costs
 
 
-def _ground_hour(demand: Demand, pool: PoolCapacity, capex: float, pue: float) -> GpuHourCost:
+def _ground_hour(demand: DemandFile, pool: PoolCapacity, capex: float, pue: float) -> GpuHourCost:
     return terrestrial_gpu_hour(
         gpu_capex_usd=capex,
         gpu_life_years=demand.costs.gpu_life_years,
@@ -203,7 +203,7 @@ def _ground_hour(demand: Demand, pool: PoolCapacity, capex: float, pue: float) -
 
 def _gpu_hour(
     settings: Settings,
-    demand: Demand,
+    demand: DemandFile,
     site: SiteCapacity,
     pool: PoolCapacity,
     capex: float,

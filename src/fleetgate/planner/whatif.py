@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fleetgate.config_types import read_yaml
+from fleetgate.configfile import read_yaml
 from fleetgate.errors import ConfigurationError
-from fleetgate.planner.demand import Demand
+from fleetgate.planner.demand import DemandFile
 from fleetgate.planner.plan import PlanOptions, PlanResult, make_plan
 from fleetgate.settings import Settings, settings_from_mapping
 
@@ -86,7 +86,9 @@ def _positive(text: str) -> bool:
     return math.isfinite(value) and value > 0
 
 
-def apply_what_if(settings: Settings, demand: Demand, what_if: WhatIf) -> tuple[Settings, Demand]:
+def apply_what_if(
+    settings: Settings, demand: DemandFile, what_if: WhatIf
+) -> tuple[Settings, DemandFile]:
     """The inputs with one change made."""
     if what_if.kind == "no-peak":
         metering = demand.peak_metering.model_copy(update={"enabled": False})
@@ -104,7 +106,7 @@ def apply_what_if(settings: Settings, demand: Demand, what_if: WhatIf) -> tuple[
     return _add_sites(settings, what_if.argument), demand
 
 
-def _scale_plans(demand: Demand, argument: str) -> Demand:
+def _scale_plans(demand: DemandFile, argument: str) -> DemandFile:
     plan_id, window, factor_text = argument.split(":")
     ids = [plan.id for plan in demand.plans]
     if plan_id != "all" and plan_id not in ids:
@@ -183,7 +185,11 @@ def _metrics() -> tuple[tuple[str, str, Callable[[PlanResult], float]], ...]:
 
 
 def compare(
-    settings: Settings, demand: Demand, options: PlanOptions, what_if: WhatIf, baseline: PlanResult
+    settings: Settings,
+    demand: DemandFile,
+    options: PlanOptions,
+    what_if: WhatIf,
+    baseline: PlanResult,
 ) -> Comparison:
     """Plan with `what_if` applied and line it up against `baseline`."""
     changed_settings, changed_demand = apply_what_if(settings, demand, what_if)

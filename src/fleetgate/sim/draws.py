@@ -1,8 +1,7 @@
-"""Random draws for the workload: length distributions and the diurnal rate curve.
+"""Random draws for the workload: length distributions.
 
-Owns sampling a `Distribution` with a caller's `random.Random` (never the global one), counting
-the draws a configured `max` capped, and the day curve: 24 hourly weights or a cosine with a
-given peak-to-trough ratio (mean 1 over the day), times an optional boost in peak hours.
+Owns sampling a `Distribution` with a caller's `random.Random` (never the global one) and
+counting the draws a configured `max` capped. The day curve is `fleetgate.workload.curve`'s.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import math
 import random
 from collections.abc import Callable
 
-from fleetgate.sim.scenario import Diurnal
 from fleetgate.sim.scenario_types import Distribution
 
 exp = math.exp
@@ -66,47 +64,3 @@ class Sampler:
             self.capped += 1
             drawn = self._max
         return max(minimum, round(drawn))
-
-
-class DayCurve:
-    """Relative demand through the day (mean 1 before the peak boost)."""
-
-    def __init__(self, diurnal: Diurnal) -> None:
-        if diurnal.hourly is not None:
-            total = sum(diurnal.hourly) / 24.0
-            self.hourly = tuple(weight / total for weight in diurnal.hourly)
-        else:
-            ratio = diurnal.peak_to_trough
-            amplitude = (ratio - 1.0) / (ratio + 1.0)
-            self.hourly = tuple(
-                1.0
-                + amplitude * math.cos(2.0 * math.pi * (hour + 0.5 - diurnal.peak_hour_utc) / 24)
-                for hour in range(24)
-            )
-        self.peak = diurnal.peak_hours_utc
-        self.boost = diurnal.peak_boost
-        self.maximum = max(self.hourly) * max(self.boost, 1.0)
-
-    def in_peak(self, hour: int) -> bool:
-        """Whether `hour` (UTC) lies in the configured peak hours."""
-        if self.peak is None:
-            return False
-        start, end = self.peak
-        return start <= hour < end if start <= end else hour >= start or hour < end
-
-    def weight(self, now: float) -> float:
-        """Relative demand at epoch second `now`."""
-        hour = int(now // 3600.0) % 24
-        weight = self.hourly[hour]
-        return weight * self.boost if self.in_peak(hour) else weight
-
-    def next_arrival(self, now: float, mean_rate: float, rng: random.Random) -> float:
-        """The next event of a Poisson process of `mean_rate` x weight(t), by thinning."""
-        top = mean_rate * self.maximum
-        if top <= 0:
-            return math.inf
-        clock = now
-        while True:
-            clock += rng.expovariate(top)
-            if rng.random() * self.maximum <= self.weight(clock):
-                return clock

@@ -1,6 +1,6 @@
 """The `faults:` section of a scenario: outages, slowdowns, error bursts, eclipses, radiation.
 
-Owns the shape only; `fleetgate.sim.faults` turns it into a seeded, time-ordered schedule.
+Owns the shape only; `fleetgate.sim.fault_schedule` turns it into a seeded, time-ordered schedule.
 Times (`at`) are offsets from the scenario start.
 """
 

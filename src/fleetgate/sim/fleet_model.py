@@ -16,10 +16,10 @@ from fleetgate.errors import ConfigurationError
 from fleetgate.perfmodel import RooflineStepTimer, get_gpu
 from fleetgate.routing.backends import Backend
 from fleetgate.settings import BackendSettings, Settings, SiteSettings
-from fleetgate.sim.faults import FaultChange, SiteCondition
+from fleetgate.sim.batch_replica import BatchTiming, JobSink
+from fleetgate.sim.fault_schedule import FaultChange, SiteCondition
 from fleetgate.sim.group import ReplicaGroup
 from fleetgate.sim.loop import EventLoop
-from fleetgate.sim.replica import BatchTiming, JobSink
 from fleetgate.sim.scenario import Scenario
 
 SIM_URL = "http://{pool}.sim.invalid"
@@ -96,9 +96,14 @@ class SimFleet:
                 weights = [b.capacity_weight for b in members]
                 for backend, count in zip(members, _split(replicas, weights), strict=True):
                     group = ReplicaGroup(
-                        backend, count, pool.tensor_parallel, timings[key], loop, sink,
+                        backend,
+                        count,
+                        pool.tensor_parallel,
+                        timings[key],
+                        loop,
+                        sink,
                         scenario.replica.max_prefill_tokens,
-                    )  # fmt: skip
+                    )
                     self.groups[backend.id] = group
                     state.groups.append(group)
                 state.it_power_w += pool.gpus * _gpu_it_power(pool.gpu, where)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import heapq
 
 from fleetgate.routing.backends import Backend
+from fleetgate.sim.batch_replica import IDLE, BatchTiming, Counters, Job, JobSink, Replica
 from fleetgate.sim.loop import EventLoop
-from fleetgate.sim.replica import IDLE, BatchTiming, Counters, Job, JobSink, Replica
 
 REBUILD_FACTOR = 4
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fleetgate.sim.faults import FaultChange
+from fleetgate.sim.fault_schedule import FaultChange
 from fleetgate.sim.loop import PRIORITY_SCRAPE, EventLoop
 from fleetgate.sim.metrics import Outcomes
 from fleetgate.sim.requests import Attempt, ClientRequest
@@ -29,8 +29,8 @@ class Recorder:
         self.scenario = scenario
         self.start = start
         self.measure_from = start + scenario.warmup
-        self.ttft_slo = scenario.slo.ttft_ms / 1000.0
-        self.tpot_slo = scenario.slo.tpot_ms / 1000.0
+        self.ttft_slo = scenario.slo.ttft_s
+        self.tpot_slo = scenario.slo.tpot_s
         self.total = Outcomes()
         self.by_audience: dict[str, Outcomes] = {}
         self.by_site: dict[str, Outcomes] = {}
@@ -130,9 +130,15 @@ class Recorder:
         """A fault began or ended."""
         self.faults_seen += 1
         if len(self.fault_log) < MAX_FAULT_LOG:
-            self.fault_log.append({"t_s": round(change.at, 3), "site": change.site,
-                                   "kind": change.kind, "on": change.on,
-                                   "fault": change.key})  # fmt: skip
+            self.fault_log.append(
+                {
+                    "t_s": round(change.at, 3),
+                    "site": change.site,
+                    "kind": change.kind,
+                    "on": change.on,
+                    "fault": change.key,
+                }
+            )
 
     # ------------------------------------------------------------------ time series
 

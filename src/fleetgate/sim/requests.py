@@ -6,16 +6,28 @@ from fleetgate.limits.policy import Demand, TenantLimits
 from fleetgate.routing.policies import RouteRequest
 from fleetgate.sim.gate import Ticket
 from fleetgate.sim.group import ReplicaGroup
-from fleetgate.sim.workload import Call
+from fleetgate.sim.workload import RequestSpec
 
 
 class ClientRequest:
     """One client request: admitted once, routed one or more times, settled once."""
 
-    __slots__ = ("arrival", "attempts", "call", "client_tries", "demand", "excluded", "route",
-                 "ticket", "tokens", "who")  # fmt: skip
+    __slots__ = (
+        "arrival",
+        "attempts",
+        "call",
+        "client_tries",
+        "demand",
+        "excluded",
+        "route",
+        "ticket",
+        "tokens",
+        "who",
+    )
 
-    def __init__(self, call: Call, who: TenantLimits, route: RouteRequest, arrival: float) -> None:
+    def __init__(
+        self, call: RequestSpec, who: TenantLimits, route: RouteRequest, arrival: float
+    ) -> None:
         self.call = call
         self.who = who
         self.route = route
@@ -31,8 +43,16 @@ class ClientRequest:
 class Attempt:
     """One try of a request on one backend: when it was sent, its network leg, its engine."""
 
-    __slots__ = ("backend_id", "cache_hit", "first_token_at", "group", "one_way", "replica",
-                 "request", "sent_at")  # fmt: skip
+    __slots__ = (
+        "backend_id",
+        "cache_hit",
+        "first_token_at",
+        "group",
+        "one_way",
+        "replica",
+        "request",
+        "sent_at",
+    )
 
     def __init__(
         self,

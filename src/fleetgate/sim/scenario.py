@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
+from fleetgate.batching import DEFAULT_MAX_PREFILL_TOKENS
 from fleetgate.config_types import (
     Frozen,
     Name,
@@ -22,6 +23,7 @@ from fleetgate.config_types import (
     PositiveFloat,
     PositiveInt,
 )
+from fleetgate.configfile import read_yaml, validate
 from fleetgate.errors import ConfigurationError
 from fleetgate.settings import Settings, load_settings
 from fleetgate.sim.faults_config import FaultSettings
@@ -33,7 +35,8 @@ from fleetgate.sim.scenario_types import (
     Instant,
     PositiveDuration,
 )
-from fleetgate.sim.validation import read_yaml, validate
+from fleetgate.workload.curve import Diurnal
+from fleetgate.workload.slo import LatencySlo
 
 SessionKind = Literal["single", "chat", "agentic"]
 
@@ -103,24 +106,6 @@ class Population(Frozen):
         return self.name or self.plan or self.tier or self.tenant or "users"
 
 
-class Diurnal(Frozen):
-    """Load through the day: 24 hourly weights, or a cosine curve peaking at `peak_hour_utc`."""
-
-    peak_hour_utc: NonNegativeFloat = 16.0
-    peak_to_trough: PositiveFloat = 3.0
-    hourly: tuple[PositiveFloat, ...] | None = None
-    peak_hours_utc: tuple[NonNegativeInt, NonNegativeInt] | None = None
-    peak_boost: PositiveFloat = 1.0
-    """Extra factor on demand inside `peak_hours_utc` (e.g. 1.3 for a launch-day rush)."""
-
-    @field_validator("hourly")
-    @classmethod
-    def _twenty_four(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
-        if value is not None and len(value) != 24:
-            raise ValueError(f"expected 24 hourly weights, got {len(value)}")
-        return value
-
-
 class Trace(Frozen):
     """Replay of a CSV trace: timestamp, tenant, model, input_tokens, output_tokens."""
 
@@ -145,17 +130,11 @@ class ReplicaOptions(Frozen):
     """How every simulated engine schedules (vLLM-like continuous batching)."""
 
     max_batch: PositiveInt = 256
-    max_prefill_tokens: PositiveInt = 16_384
+    max_prefill_tokens: PositiveInt = DEFAULT_MAX_PREFILL_TOKENS
+    """Prompt tokens one prefill step may take (`fleetgate.batching`)."""
     prefix_caching: bool = True
     idle_power_share: Fraction = 0.3
     """Share of IT power a GPU draws idle; energy = idle + (1 - idle) x utilization."""
-
-
-class Slo(Frozen):
-    """Latency targets for goodput: a request meets the SLO when both hold."""
-
-    ttft_ms: PositiveFloat = 2_000.0
-    tpot_ms: PositiveFloat = 100.0
 
 
 class SiteNetwork(Frozen):
@@ -173,7 +152,7 @@ class Scenario(Frozen):
     start: Instant = 1_780_272_000.0  # 2026-06-01T00:00:00Z, a Monday
     duration: PositiveDuration
     warmup: Duration = 0.0
-    slo: Slo = Slo()
+    slo: LatencySlo = LatencySlo()
     replica: ReplicaOptions = ReplicaOptions()
     multipliers: Mapping[str, PositiveFloat] = Field(default_factory=dict)
     """Live limit multipliers, ``<plan>:<window>`` -> factor (e.g. ``pro:five_hour: 2``)."""
@@ -238,7 +217,7 @@ def check_against_fleet(scenario: Scenario, settings: Settings, source: str) -> 
 
 def scenario_from_mapping(data: Any, *, source: str, base: Path) -> LoadedScenario:
     """Validate parsed YAML into a scenario and load the fleet it names."""
-    scenario = validate(Scenario, data, source=source)
+    scenario = validate(Scenario, data, source=source, what="scenario")
     fleet_path = Path(scenario.fleet)
     if not fleet_path.is_absolute():
         fleet_path = base / fleet_path

@@ -1,7 +1,7 @@
 """Value types of scenario files: durations, instants, shares and length distributions.
 
 Owns the small validated pieces the scenario models are built from, each refusing bad input
-with an ``expected ...`` message that `fleetgate.planner.validation` turns into a key-path
+with an ``expected ...`` message that `fleetgate.configfile` turns into a key-path
 error (``workload.populations[0].users: expected a non-negative integer, got -3``).
 """
 

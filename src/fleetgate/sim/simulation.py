@@ -21,13 +21,13 @@ from fleetgate.limits.policy import Demand
 from fleetgate.routing.fleet import FleetState
 from fleetgate.routing.placement import place
 from fleetgate.routing.router import Router
-from fleetgate.sim.faults import FaultChange, build_schedule
+from fleetgate.sim.batch_replica import Job
+from fleetgate.sim.fault_schedule import FaultChange, build_schedule
 from fleetgate.sim.fleet_model import SimFleet, with_sim_backends
 from fleetgate.sim.gate import LimitsGate, Refusal
 from fleetgate.sim.group import ReplicaGroup
 from fleetgate.sim.loop import PRIORITY_ARRIVAL, PRIORITY_FAULT, PRIORITY_SCRAPE, EventLoop
 from fleetgate.sim.recorder import Recorder
-from fleetgate.sim.replica import Job
 from fleetgate.sim.requests import Attempt, ClientRequest
 from fleetgate.sim.scenario import LoadedScenario
 from fleetgate.sim.sources import Sources
@@ -75,8 +75,9 @@ class Simulation:
         loop = self.loop
         self.sources.schedule_all(loop, self.issue, self.router)
         site_gpus = {site_id: state.gpus for site_id, state in self.engines.sites.items()}
-        schedule = build_schedule(self.scenario.faults, self.scenario.seed,
-                                  self.scenario.duration, site_gpus)  # fmt: skip
+        schedule = build_schedule(
+            self.scenario.faults, self.scenario.seed, self.scenario.duration, site_gpus
+        )
         for change in schedule:
             loop.schedule(self.start + change.at, PRIORITY_FAULT, self._fault, change)
         loop.schedule(self.start, PRIORITY_SCRAPE, self._scrape)
@@ -107,9 +108,15 @@ class Simulation:
         if demand is None:  # the first try (a client retry asks for the same)
             self.recorder.issued += 1
             cached = call.cached_tokens
-            demand = request.demand = Demand("messages", self._families[call.model_id],
-                                             call.prompt_tokens - cached, 0, cached,
-                                             call.max_tokens, call.model_id)  # fmt: skip
+            demand = request.demand = Demand(
+                "messages",
+                self._families[call.model_id],
+                call.prompt_tokens - cached,
+                0,
+                cached,
+                call.max_tokens,
+                call.model_id,
+            )
         outcome = self.gate.admit(request.who, call.user, demand, now)
         if isinstance(outcome, Refusal):
             self._refused(request, outcome)
@@ -134,8 +141,9 @@ class Simulation:
         call = request.call
         route = request.route
         try:
-            backend = self.router.choose(route, call.audience.tenant, now, self.rng,
-                                         request.excluded)  # fmt: skip
+            backend = self.router.choose(
+                route, call.audience.tenant, now, self.rng, request.excluded
+            )
         except (Overloaded, NoAllowedPool) as exc:
             self._unroutable(request, exc)
             return
@@ -198,8 +206,13 @@ class Simulation:
         prompt = call.prompt_tokens
         job = Job(max(prompt - hit, 1), prompt, call.output_tokens, attempt)
         if not failing and job.kv_need > group.timing.kv_capacity:
-            self.fleet.finish(group.backend.id, ok=True, tokens=attempt.request.tokens,
-                              now=now, record_outcome=False)  # fmt: skip
+            self.fleet.finish(
+                group.backend.id,
+                ok=True,
+                tokens=attempt.request.tokens,
+                now=now,
+                record_outcome=False,
+            )
             self._invalid(attempt.request)
             return
         index = -1 if failing else group.dispatch(job, now)

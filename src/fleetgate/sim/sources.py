@@ -2,7 +2,7 @@
 
 Owns when each request is issued: one pending session-start event per population (the next is
 drawn when one fires, so the heap stays small), one pending event for the trace, and a
-session's next call `think time` after its previous one ended. Turns each `Call` into a
+session's next call `think time` after its previous one ended. Turns each `RequestSpec` into a
 `ClientRequest` with its limits identity and routing request.
 """
 
@@ -18,7 +18,7 @@ from fleetgate.sim.loop import PRIORITY_ARRIVAL, EventLoop
 from fleetgate.sim.requests import ClientRequest
 from fleetgate.sim.scenario import LoadedScenario
 from fleetgate.sim.trace import TraceLine, read_trace
-from fleetgate.sim.workload import Audience, Call, PopulationSource, Session, audience_for
+from fleetgate.sim.workload import Audience, PopulationSource, RequestSpec, Session, audience_for
 
 Issue = Callable[[ClientRequest], None]
 
@@ -40,8 +40,7 @@ class Sources:
             if audience.label in self.by_label:
                 raise_duplicate(where, audience.label)
             gate.who(f"{audience.label}#0", audience.plan, audience.tier, where)
-            source = PopulationSource(population, audience, scenario.workload, scenario.seed,
-                                      where)  # fmt: skip
+            source = PopulationSource(population, audience, scenario.workload, scenario.seed, where)
             self.populations.append(source)
             self.by_label[audience.label] = source
             audiences[audience.label] = audience
@@ -51,8 +50,9 @@ class Sources:
         trace = scenario.workload.trace
         if trace is not None:
             path = loaded.resolve(trace.path)
-            self.trace = read_trace(path, settings, audiences, trace.time_scale,
-                                    text=loaded.trace_text)  # fmt: skip
+            self.trace = read_trace(
+                path, settings, audiences, trace.time_scale, text=loaded.trace_text
+            )
             for line in self.trace[:1]:
                 a = line.call.audience
                 gate.who(line.call.user, a.plan, a.tier, "workload.trace")
@@ -71,10 +71,14 @@ class Sources:
         if self.trace:
             lines = iter(self.trace)
             first_line = next(lines)
-            loop.schedule(self.start + first_line.offset, PRIORITY_ARRIVAL, self._trace_line,
-                          (first_line, lines))  # fmt: skip
+            loop.schedule(
+                self.start + first_line.offset,
+                PRIORITY_ARRIVAL,
+                self._trace_line,
+                (first_line, lines),
+            )
 
-    def request_for(self, call: Call, now: float) -> ClientRequest:
+    def request_for(self, call: RequestSpec, now: float) -> ClientRequest:
         """A client request for `call`, issued at `now`."""
         audience = call.audience
         session = call.session
@@ -88,9 +92,15 @@ class Sources:
             assert self._router is not None
             priority = self._priority[audience.label] = self._router.priority_for(audience.tenant)
         # tenant, model, input and output tokens, affinity key, priority, streaming
-        route = RouteRequest(audience.tenant.id, call.model_id, call.prompt_tokens,
-                             call.max_tokens, session.affinity_key if session is not None else None,
-                             priority, True)  # fmt: skip
+        route = RouteRequest(
+            audience.tenant.id,
+            call.model_id,
+            call.prompt_tokens,
+            call.max_tokens,
+            session.affinity_key if session is not None else None,
+            priority,
+            True,
+        )
         return ClientRequest(call, who, route, now)
 
     def _session_start(self, source: PopulationSource) -> None:
@@ -109,8 +119,9 @@ class Sources:
         self._issue(self.request_for(line.call, self._loop.now))
         upcoming = next(rest, None)
         if upcoming is not None and self.start + upcoming.offset < self.end:
-            self._loop.schedule(self.start + upcoming.offset, PRIORITY_ARRIVAL, self._trace_line,
-                                (upcoming, rest))  # fmt: skip
+            self._loop.schedule(
+                self.start + upcoming.offset, PRIORITY_ARRIVAL, self._trace_line, (upcoming, rest)
+            )
 
     def call_done(self, request: ClientRequest, at: float) -> None:
         """The client got its answer at `at`; a session sends its next call after thinking."""

@@ -20,11 +20,11 @@ from typing import Any
 
 import yaml
 
+from fleetgate.configfile import read_yaml
 from fleetgate.errors import ConfigurationError
 from fleetgate.sim.scenario import LoadedScenario, scenario_from_mapping
 from fleetgate.sim.simulation import Progress, Simulation
 from fleetgate.sim.trace import read_trace_text
-from fleetgate.sim.validation import read_yaml
 
 Overrides = Mapping[str, Any]
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

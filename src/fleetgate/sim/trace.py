@@ -1,7 +1,7 @@
 """Replay of a request trace: a CSV of timestamp, tenant, model, input tokens, output tokens.
 
 Owns reading and checking the file (every bad line is refused with its line number and column)
-and mapping each line to a `Call`; the text can be read first and parsed elsewhere (a sweep's
+and mapping each line to a `RequestSpec`; the text can be read first and parsed elsewhere (a sweep's
 driver reads it, its workers parse it). `timestamp` is seconds from the trace's start, epoch
 seconds, or an ISO 8601 time; the first line is moved to the scenario start and `time_scale`
 stretches the axis. `tenant` names a tenant of the fleet file (its plan or tier and placement)
@@ -20,7 +20,7 @@ from fleetgate.config_types import read_utf8_text
 from fleetgate.errors import ConfigurationError
 from fleetgate.settings import Settings
 from fleetgate.sim.scenario_types import parse_instant
-from fleetgate.sim.workload import Audience, Call
+from fleetgate.sim.workload import Audience, RequestSpec
 
 COLUMNS = ("timestamp", "tenant", "model", "input_tokens", "output_tokens")
 
@@ -30,7 +30,7 @@ class TraceLine:
     """One request of the trace: when (seconds from the scenario start) and what."""
 
     offset: float
-    call: Call
+    call: RequestSpec
 
 
 def _count(text: str, where: str) -> int:
@@ -112,7 +112,7 @@ def parse_trace(
             raise ConfigurationError(f"{where}: model: unknown model {model!r} ({known})")
         prompt = _count(row["input_tokens"] or "", f"{where}: input_tokens")
         output = _count(row["output_tokens"] or "", f"{where}: output_tokens")
-        call = Call(audience, tenant, model, max(prompt, 1), 0, max(output, 1), None)
+        call = RequestSpec(audience, tenant, model, max(prompt, 1), 0, max(output, 1), None)
         rows.append((when, number, call))
     if not rows:
         return []

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from fleetgate.errors import ConfigurationError
 from fleetgate.limits.policy import TenantLimits
 from fleetgate.settings import Settings, TenantSettings
-from fleetgate.sim.draws import DayCurve, Sampler
+from fleetgate.sim.draws import Sampler
 from fleetgate.sim.scenario import Population, Workload
+from fleetgate.workload.curve import DayCurve
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +71,19 @@ class Session:
         self.limits: TenantLimits | None = None  # the user's plan or tier, once looked up
 
 
-class Call:
+class RequestSpec:
     """One request a session (or a trace line) sends."""
 
-    __slots__ = ("audience", "cached_tokens", "max_tokens", "model_id", "output_tokens",
-                 "prompt_tokens", "session", "user")  # fmt: skip
+    __slots__ = (
+        "audience",
+        "cached_tokens",
+        "max_tokens",
+        "model_id",
+        "output_tokens",
+        "prompt_tokens",
+        "session",
+        "user",
+    )
 
     def __init__(
         self,
@@ -125,8 +134,9 @@ class PopulationSource:
         self.rng = random.Random(f"{seed}:workload:{key}")
         self.curve = DayCurve(workload.diurnal)
         self.rate = population.users * population.sessions_per_user_day / 86400.0
-        weights = [self.rng.lognormvariate(0.0, population.usage_sigma)
-                   for _ in range(population.users)]  # fmt: skip
+        weights = [
+            self.rng.lognormvariate(0.0, population.usage_sigma) for _ in range(population.users)
+        ]
         self.cumulative = list(itertools.accumulate(weights))
         self.kinds = list(population.sessions)
         self.kind_weights = list(itertools.accumulate(population.sessions.values()))
@@ -136,8 +146,10 @@ class PopulationSource:
         self._ids = itertools.count()
         self.chat = _ChatDraws(workload)
         self.agentic = _AgenticDraws(workload)
-        self.single = (Sampler(workload.single.prompt_tokens),
-                       Sampler(workload.single.output_tokens))  # fmt: skip
+        self.single = (
+            Sampler(workload.single.prompt_tokens),
+            Sampler(workload.single.output_tokens),
+        )
 
     def next_start(self, now: float) -> float:
         """When the next session starts (inf: this population sends nothing)."""
@@ -164,7 +176,7 @@ class PopulationSource:
             calls, context = 1, 0
         return Session(sid, kind, user, model_id, calls, context)
 
-    def next_call(self, session: Session) -> Call | None:
+    def next_call(self, session: Session) -> RequestSpec | None:
         """The session's next request (None: the session is over)."""
         if session.calls_left <= 0:
             return None
@@ -185,7 +197,9 @@ class PopulationSource:
         output = min(output, self.audience.max_tokens)
         cached = min(session.prefix, prompt)
         session.prefix = prompt + output
-        return Call(self.audience, session.user, session.model_id, prompt, cached, output, session)
+        return RequestSpec(
+            self.audience, session.user, session.model_id, prompt, cached, output, session
+        )
 
     def think_time(self, session: Session) -> float:
         """Pause between the end of one call and the next one of `session`."""

@@ -1,6 +1,6 @@
 """Fault injection of the simulated engine, changeable while it runs (`GET`/`POST /fault`).
 
-`FaultState` holds the current `FaultSettings`, draws error decisions from its own
+`FaultState` holds the current `InjectedFaults`, draws error decisions from its own
 `random.Random(seed)`, and lets hung requests wait until the hang is lifted or their client leaves.
 """
 
@@ -12,7 +12,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from fleetgate.engine.options import FaultSettings
+from fleetgate.engine.options import InjectedFaults
 from fleetgate.errors import ConfigurationError, InvalidRequest
 
 _FIELD_TYPES: Mapping[str, tuple[type, ...]] = {
@@ -27,7 +27,7 @@ _FIELD_TYPES: Mapping[str, tuple[type, ...]] = {
 class FaultState:
     """The faults of one engine; updates apply to requests that start afterwards."""
 
-    def __init__(self, settings: FaultSettings, seed: int) -> None:
+    def __init__(self, settings: InjectedFaults, seed: int) -> None:
         self._settings = settings
         self._rng = random.Random(seed)
         self._hang_lifted = asyncio.Event()
@@ -35,7 +35,7 @@ class FaultState:
             self._hang_lifted.set()
 
     @property
-    def settings(self) -> FaultSettings:
+    def settings(self) -> InjectedFaults:
         return self._settings
 
     def should_fail(self) -> bool:
@@ -48,7 +48,7 @@ class FaultState:
         while self._settings.hang:
             await self._hang_lifted.wait()
 
-    def update(self, changes: Mapping[str, Any]) -> FaultSettings:
+    def update(self, changes: Mapping[str, Any]) -> InjectedFaults:
         """Apply a `POST /fault` body; `seed` reseeds the random draws. Raises `InvalidRequest`."""
         fields = dict(changes)
         seed = fields.pop("seed", None)

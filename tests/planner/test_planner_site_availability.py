@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleetgate.planner.availability import (
+from fleetgate.planner.site_availability import (
     all_up,
     any_up,
     capacity_distribution,

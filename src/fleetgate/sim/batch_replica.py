@@ -1,8 +1,9 @@
 """One simulated inference replica: vLLM-style continuous batching on virtual time.
 
-Owns the schedule of one engine: FCFS admission into the running batch while batch slots and KV
-cache (prompt + output reserved) allow, prefill of the admitted prompts as one step that stalls
-decoding, then decode steps that each produce one token for every running sequence.
+Owns the schedule of one engine on virtual time. What each step does (FCFS admission while batch
+slots, KV cache and the prefill token budget allow; prefill of the admitted prompts as one step
+that stalls decoding; otherwise one decode step for every running sequence) is the rule of
+`fleetgate.batching`, the one the engine runs on the real clock too.
 
 Decode steps are not events. While the batch does not change, k steps take
 
@@ -24,6 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from fleetgate.batching import BatchLimits, admit, fits
 from fleetgate.sim.loop import PRIORITY_COMPLETION, EventLoop
 from fleetgate.types import StepTimer
 
@@ -41,8 +43,14 @@ class Job:
     `kv_need` is the KV cache reserved at admission: the whole context and every output token.
     """
 
-    __slots__ = ("context_tokens", "finish_step", "kv_need", "output_tokens", "owner",
-                 "prefill_tokens")  # fmt: skip
+    __slots__ = (
+        "context_tokens",
+        "finish_step",
+        "kv_need",
+        "output_tokens",
+        "owner",
+        "prefill_tokens",
+    )
 
     def __init__(
         self, prefill_tokens: int, context_tokens: int, output_tokens: int, owner: Any
@@ -106,10 +114,32 @@ class Replica:
     balancer; it is kept up to date rather than recounted, as it is read on every dispatch.
     """
 
-    __slots__ = ("_seq", "busy_seconds", "busy_since", "counters", "kv_live", "kv_reserved",
-                 "load", "loop", "max_prefill_tokens", "phase", "prefilling", "running",
-                 "segment_start", "sink", "slow", "steps", "timing", "tokens_out", "up",
-                 "version", "waiting", "wake_at", "wake_seconds", "wake_steps")  # fmt: skip
+    __slots__ = (
+        "_seq",
+        "busy_seconds",
+        "busy_since",
+        "counters",
+        "kv_live",
+        "kv_reserved",
+        "limits",
+        "load",
+        "loop",
+        "phase",
+        "prefilling",
+        "running",
+        "segment_start",
+        "sink",
+        "slow",
+        "steps",
+        "timing",
+        "tokens_out",
+        "up",
+        "version",
+        "waiting",
+        "wake_at",
+        "wake_seconds",
+        "wake_steps",
+    )
 
     def __init__(
         self,
@@ -123,7 +153,7 @@ class Replica:
         self.loop = loop
         self.sink = sink
         self.counters = counters
-        self.max_prefill_tokens = max_prefill_tokens
+        self.limits = BatchLimits(timing.max_batch, timing.kv_capacity, max_prefill_tokens)
         self.waiting: deque[Job] = deque()
         self.prefilling: list[Job] = []
         self.running: list[tuple[int, int, Job]] = []
@@ -207,7 +237,9 @@ class Replica:
         if phase == IDLE:
             self.busy_since = now
             self._plan(now)
-        elif phase == DECODE and self._head_fits():
+        elif phase == DECODE and fits(
+            self.waiting[0], self.limits, running=len(self.running), kv_reserved=self.kv_reserved
+        ):
             k = self._steps_within(now - self.segment_start)
             at = self.segment_start + self._decode_time(k + 1)
             if at < self.wake_at:
@@ -233,50 +265,37 @@ class Replica:
             self._complete_finished(now)
         self._plan(now)
 
-    def _head_fits(self) -> bool:
-        job = self.waiting[0]
-        timing = self.timing
-        return (
-            len(self.running) + len(self.prefilling) < timing.max_batch
-            and self.kv_reserved + job.kv_need <= timing.kv_capacity
-        )
-
     def _plan(self, now: float) -> None:
-        if self.waiting and self.up and self._start_prefill(now):
-            return
-        if self.running:
+        # `batching.next_step`, inline (this runs on every wake): prefill what the head admits,
+        # else decode the running batch, else idle
+        waiting = self.waiting
+        count = (
+            admit(waiting, self.limits, running=len(self.running), kv_reserved=self.kv_reserved)
+            if waiting and self.up
+            else 0
+        )
+        if count:
+            self._start_prefill(now, count)
+        elif self.running:
             self.phase = DECODE
             self._wake_for_next_finish()
-            return
-        if self.phase != IDLE:
-            self.busy_seconds += now - self.busy_since
-        self.phase = IDLE
+        else:
+            if self.phase != IDLE:
+                self.busy_seconds += now - self.busy_since
+            self.phase = IDLE
 
-    def _start_prefill(self, now: float) -> bool:
+    def _start_prefill(self, now: float, count: int) -> None:
+        """Take the `count` jobs at the head of the queue into one prefill step."""
         timing = self.timing
-        capacity = timing.kv_capacity
         known = timing.prefill_seen
-        waiting = self.waiting
-        budget = self.max_prefill_tokens
-        taken: list[Job] = []
+        popleft = self.waiting.popleft
+        taken = [popleft() for _ in range(count)]
         seconds = 0.0
         reserved = self.kv_reserved
-        slots = timing.max_batch - len(self.running)
-        while waiting and len(taken) < slots:
-            job = waiting[0]
-            need = job.kv_need
-            if reserved + need > capacity:
-                break
-            if taken and job.prefill_tokens > budget:
-                break
-            waiting.popleft()
-            taken.append(job)
-            budget -= job.prefill_tokens
-            reserved += need
+        for job in taken:
+            reserved += job.kv_need
             tokens = job.prefill_tokens
             seconds += known.get(tokens) or timing.prefill(tokens)  # `prefill`, memo inline
-        if not taken:
-            return False
         counters = self.counters
         counters.waiting -= len(taken)
         counters.running += len(taken)
@@ -285,7 +304,6 @@ class Replica:
         self.prefilling = taken
         self.phase = PREFILL
         self._set_wake(now + seconds * self.slow)
-        return True
 
     def _finish_prefill(self, now: float) -> None:
         sink = self.sink

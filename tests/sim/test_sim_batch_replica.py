@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from fleetgate.sim.batch_replica import BatchTiming, Counters, Job, Replica
 from fleetgate.sim.loop import EventLoop
-from fleetgate.sim.replica import BatchTiming, Counters, Job, Replica
 
 
 class LinearTimer:

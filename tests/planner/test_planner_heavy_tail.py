@@ -1,4 +1,4 @@
-"""Heavy-tailed usage and the diurnal curve against hand-computed values."""
+"""Heavy-tailed usage against hand-computed values."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fleetgate.planner.usage import capped_mean, hourly_shares, in_hours, quantile, share_over
+from fleetgate.planner.heavy_tail import capped_mean, quantile, share_over
 
 
 def test_capped_mean_at_the_mean_with_unit_shape() -> None:
@@ -44,26 +44,3 @@ def test_capped_mean_grows_with_the_cap_and_stays_below_mean_and_cap(
     assert small <= large * (1 + 1e-9) + 1e-12
     assert large <= mean * (1 + 1e-9)
     assert small <= low * (1 + 1e-9)
-
-
-def test_cosine_diurnal_curve() -> None:
-    shares = hourly_shares(16, 3.0)
-    assert sum(shares) == pytest.approx(1.0)
-    assert max(shares) == shares[16]
-    assert min(shares) == pytest.approx(shares[4])
-    assert shares[16] / shares[4] == pytest.approx(3.0)
-    # weights run 1..3 with mean 2, so the peak hour carries 3 / 48 of the day
-    assert shares[16] == pytest.approx(3 / 48)
-
-
-def test_explicit_hourly_weights_are_normalized() -> None:
-    weights = tuple([1.0] * 12 + [3.0] * 12)
-    shares = hourly_shares(0, 1.0, weights)
-    assert shares[0] == pytest.approx(1 / 48)
-    assert shares[23] == pytest.approx(3 / 48)
-
-
-def test_hours_wrap_past_midnight() -> None:
-    assert in_hours(13, 13, 19) and not in_hours(19, 13, 19)
-    assert in_hours(23, 22, 2) and in_hours(1, 22, 2) and not in_hours(2, 22, 2)
-    assert all(in_hours(hour, 0, 24) for hour in range(24))
