@@ -1,4 +1,4 @@
-"""Circuit breaker state machine and passive outlier detection."""
+"""The circuit breaker state machine of one backend."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from fleetgate.routing.config import BreakerSettings, OutlierSettings
-from fleetgate.routing.health import CircuitBreaker, find_outliers
+from fleetgate.routing.breaker import CircuitBreaker
+from fleetgate.routing.config import BreakerSettings
 
 NO_JITTER = BreakerSettings(
     consecutive_failures=3, open_s=10.0, max_open_s=35.0, jitter=0.0, min_requests=1000
@@ -91,24 +91,3 @@ def test_jitter_spreads_reopen_times_within_bounds() -> None:
         deadlines.add(round(breaker.reopen_at, 6))
     assert len(deadlines) > 40
     assert min(deadlines) >= 8.0 and max(deadlines) <= 12.0
-
-
-def test_find_outliers_ejects_the_clear_laggard_only() -> None:
-    settings = OutlierSettings(min_requests=50, stdev_factor=1.0, min_gap=0.05)
-    counts = [(99, 100), (98, 100), (100, 100), (60, 100), (10, 10)]
-    assert find_outliers(counts, 0, settings) == [3]
-
-
-def test_find_outliers_respects_the_ejection_cap_and_needs_peers() -> None:
-    settings = OutlierSettings(min_requests=10, stdev_factor=0.1, max_ejected_share=0.5)
-    counts = [(100, 100), (100, 100), (50, 100), (40, 100)]
-    assert find_outliers(counts, 0, settings) == [3, 2]
-    assert find_outliers(counts, 1, settings) == [3]
-    assert find_outliers(counts, 2, settings) == []
-    assert find_outliers([(10, 100), (100, 100)], 0, settings) == []
-    assert find_outliers(counts, 0, OutlierSettings(enabled=False)) == []
-
-
-def test_uniform_small_differences_are_not_outliers() -> None:
-    counts = [(999, 1000), (998, 1000), (1000, 1000), (997, 1000)]
-    assert find_outliers(counts, 0, OutlierSettings()) == []

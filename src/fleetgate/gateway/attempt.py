@@ -24,7 +24,7 @@ from fleetgate.gateway.access_log import AccessRecord, AttemptRecord
 from fleetgate.gateway.call import Call
 from fleetgate.gateway.forward import build_upstream_request
 from fleetgate.gateway.state import Gateway
-from fleetgate.routing.fleet import Backend
+from fleetgate.routing.index import Backend
 from fleetgate.routing.router import RouteDecision
 from fleetgate.upstream.client import UpstreamResponse
 
@@ -104,7 +104,12 @@ def _ended(
 ) -> None:
     """An attempt that ended before answering; `ok=None` releases it without a verdict."""
     gw.fleet.finish(
-        backend.id, ok=bool(ok), tokens=tokens, now=gw.now(), record_outcome=ok is not None
+        backend.id,
+        ok=bool(ok),
+        tokens=tokens,
+        now=gw.now(),
+        rng=gw.rng,
+        record_outcome=ok is not None,
     )
     gw.fleet_runtime.queue.notify(call.model.id)
     gw.metrics.labelled(gw.metrics.backend_requests, backend.id, backend.site_id, outcome).inc()

@@ -154,7 +154,7 @@ def _refused(gw: Gateway, call: Call, record: AccessRecord, exc: ApiError) -> No
     record.duration_s = time.monotonic() - call.started
     gw.fleet_runtime.access_log.write(record)
     if spec_for(exc).status >= 500:
-        gw.fleet.record_request(ok=False, now=gw.now())
+        gw.fleet.health.record_request(ok=False, now=gw.now())
 
 
 def note_first_token(gw: Gateway, opened: Opened) -> None:
@@ -182,12 +182,13 @@ def finish_attempt(gw: Gateway, call: Call, opened: Opened, usage: Usage, ok: bo
         ok=ok,
         tokens=opened.tokens,
         now=gw.now(),
+        rng=gw.rng,
         itl_s=itl_s,
         record_outcome=judged,
     )
     gw.fleet_runtime.queue.notify(call.model.id)
     if judged:
-        gw.fleet.record_request(ok=ok, now=gw.now())
+        gw.fleet.health.record_request(ok=ok, now=gw.now())
     if ok and not call.stream:
         gw.fleet_runtime.hedges.observe(call.model.id, ended - opened.sent_at)
     record = opened.record

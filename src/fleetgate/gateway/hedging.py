@@ -102,5 +102,10 @@ def _release(gw: Gateway, opened: Opened) -> None:
     """Drop an answer that lost the race: close it, release its load without a verdict."""
     opened.response.close()
     gw.fleet.finish(
-        opened.backend.id, ok=True, tokens=opened.tokens, now=gw.now(), record_outcome=False
+        opened.backend.id,
+        ok=True,
+        tokens=opened.tokens,
+        now=gw.now(),
+        rng=gw.rng,
+        record_outcome=False,
     )

@@ -1,4 +1,4 @@
-"""Backend health, the pure part: circuit breakers and passive outlier detection.
+"""The circuit breaker of one backend: a pure state machine on the time it is given.
 
 A `CircuitBreaker` is closed (traffic flows), open (no traffic until a jittered deadline) or
 half-open (a few trial requests decide). It opens on `consecutive_failures` in a row, or when the
@@ -6,21 +6,17 @@ error rate over `error_rate_window_s` reaches `error_rate` with at least `min_re
 Each reopening doubles the open time up to `max_open_s`; the deadline is jittered with the
 `random.Random` passed in, so a fleet of breakers that opened together does not probe together.
 
-`find_outliers` is Envoy-style success-rate ejection: a backend whose success ratio trails its
-peers' mean by more than `stdev_factor` standard deviations (and by at least `min_gap`) is ejected
-by tripping its breaker, never more than `max_ejected_share` of a group at once.
-The I/O side (active probes, metric scrapes) lives in `fleetgate.routing.probes`.
+`fleetgate.routing.health` keeps one per backend and turns its verdicts into the routable mask.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
 from typing import Literal
 
 from fleetgate.routing.availability import RollingRatio
-from fleetgate.routing.config import BreakerSettings, OutlierSettings
+from fleetgate.routing.config import BreakerSettings
 
 BreakerState = Literal["closed", "open", "half_open"]
 
@@ -133,29 +129,3 @@ class CircuitBreaker:
         self._trials = 0
         self._reopen_at = -math.inf
         self._window = RollingRatio(self._settings.error_rate_window_s, 10)
-
-
-def find_outliers(
-    counts: Sequence[tuple[int, int]], already_ejected: int, settings: OutlierSettings
-) -> list[int]:
-    """Positions in `counts` ((successes, attempts) per backend of one group) to eject.
-
-    Only backends with at least `min_requests` attempts are judged, and at least three of them
-    must be, so the mean means something. Worst first, up to the group's ejection allowance.
-    """
-    if not settings.enabled:
-        return []
-    judged = [
-        (ok / total, position)
-        for position, (ok, total) in enumerate(counts)
-        if total >= settings.min_requests
-    ]
-    if len(judged) < 3:
-        return []
-    ratios = [ratio for ratio, _ in judged]
-    mean = sum(ratios) / len(ratios)
-    stdev = math.sqrt(sum((r - mean) ** 2 for r in ratios) / len(ratios))
-    threshold = min(mean - settings.stdev_factor * stdev, mean - settings.min_gap)
-    allowance = math.floor(settings.max_ejected_share * len(counts)) - already_ejected
-    worst_first = sorted((ratio, position) for ratio, position in judged if ratio < threshold)
-    return [position for _, position in worst_first[: max(allowance, 0)]]

@@ -1,5 +1,10 @@
-"""Backends as routing sees them: the immutable `Backend` record, built once from settings, and
-`Candidates`, a cheap index-backed view of a subset of the fleet's backends.
+"""The static index of a fleet: what never changes while it runs.
+
+Owns the immutable `Backend` record (built once from the fleet file's sites and pools),
+`Candidates` (a cheap index-backed view of a subset of the fleet's backends) and `FleetIndex`:
+every backend's position, capacity weight, network round trip, affinity salt and site code, and
+the backends serving each model. Load and health (`fleetgate.routing.load`,
+`fleetgate.routing.health`) keep per-backend numpy arrays indexed by these positions.
 
 `Candidates` is what lets a routing decision over 1,000 backends stay in microseconds: filters are
 boolean masks over an integer index array (numpy), never Python loops over backend objects.
@@ -9,18 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, overload
+from typing import Protocol, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from fleetgate.errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from fleetgate.settings import PoolSettings, Settings, SiteSettings
+from fleetgate.errors import ConfigurationError, NotFound
+from fleetgate.routing.hashing import stable_hash
 
 IndexArray = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +97,79 @@ class Candidates(Sequence[Backend]):
         return f"Candidates({[backend.id for backend in self]!r})"
 
 
-def _pool_weight(pool: PoolSettings) -> float:
+class BackendSpec(Protocol):
+    """One backend of a pool in the fleet file (`fleetgate.settings.BackendSettings` is one)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def protocol(self) -> str: ...
+    @property
+    def id(self) -> str | None: ...
+    @property
+    def api_key_env(self) -> str | None: ...
+    @property
+    def capacity_weight(self) -> float | None: ...
+
+
+class PoolSpec(Protocol):
+    """A pool of the fleet file (`fleetgate.settings.PoolSettings` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def gpus(self) -> int: ...
+    @property
+    def tensor_parallel(self) -> int: ...
+    @property
+    def dedicated_to(self) -> Sequence[str]: ...
+    @property
+    def backends(self) -> Sequence[BackendSpec]: ...
+
+
+class SiteSpec(Protocol):
+    """A site of the fleet file (`fleetgate.settings.SiteSettings` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def owner(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def network_rtt_ms(self) -> float: ...
+    @property
+    def pools(self) -> Sequence[PoolSpec]: ...
+
+
+class ModelSpec(Protocol):
+    """A model of the fleet file (`fleetgate.settings.ModelSettings` is one)."""
+
+    @property
+    def served_name(self) -> str: ...
+
+
+class FleetSpec(Protocol):
+    """What the index reads of the fleet file (`fleetgate.settings.Settings` is one)."""
+
+    @property
+    def sites(self) -> Sequence[SiteSpec]: ...
+    def model(self, model_id: str) -> ModelSpec | None: ...
+
+
+def _pool_weight(pool: PoolSpec) -> float:
     replicas = max(pool.gpus / pool.tensor_parallel, 1.0)
     return replicas / max(len(pool.backends), 1)
 
 
 def _pool_backends(
-    site: SiteSettings, pool: PoolSettings, served_model: str, where: str
+    site: SiteSpec, pool: PoolSpec, served_model: str, where: str
 ) -> list[tuple[Backend, str]]:
     built: list[tuple[Backend, str]] = []
     for position, settings in enumerate(pool.backends):
@@ -124,7 +194,7 @@ def _pool_backends(
     return built
 
 
-def backends_from_settings(settings: Settings) -> tuple[Backend, ...]:
+def backends_from_settings(settings: FleetSpec) -> tuple[Backend, ...]:
     """Every backend of every pool, in settings order; duplicate ids are a configuration error."""
     built: list[tuple[Backend, str]] = []
     for s, site in enumerate(settings.sites):
@@ -140,3 +210,62 @@ def backends_from_settings(settings: Settings) -> tuple[Backend, ...]:
             )
         seen[backend.id] = where
     return tuple(backend for backend, _ in built)
+
+
+class FleetIndex:
+    """Every backend of a fleet by position, and the static per-backend vectors routing reads."""
+
+    def __init__(self, backends: Sequence[Backend]) -> None:
+        self.backends: tuple[Backend, ...] = tuple(backends)
+        self.positions = {backend.id: i for i, backend in enumerate(self.backends)}
+        """Fleet position of each backend id."""
+        if len(self.positions) != len(self.backends):
+            raise ConfigurationError("backend ids must be unique within a fleet")
+        self.capacity: FloatArray = np.array([b.capacity_weight for b in self.backends], float)
+        self.rtt_s: FloatArray = np.array([b.network_rtt_s for b in self.backends], float)
+        self.salts = np.array([stable_hash(b.id) for b in self.backends], dtype=np.uint64)
+        """Per-backend salt of rendezvous hashing (affinity)."""
+        sites = dict.fromkeys(b.site_id for b in self.backends)
+        self.site_codes = {site: code for code, site in enumerate(sites)}
+        self.site_of: IndexArray = np.array(
+            [self.site_codes[b.site_id] for b in self.backends], dtype=np.int64
+        )
+        self.by_model: dict[str, Candidates] = {}
+        """The backends serving each model, in fleet order."""
+        for model_id in dict.fromkeys(b.model_id for b in self.backends):
+            members = [i for i, b in enumerate(self.backends) if b.model_id == model_id]
+            self.by_model[model_id] = Candidates(self.backends, np.array(members, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.backends)
+
+    def backends_for_model(self, model_id: str) -> Candidates:
+        """Every backend serving `model_id` (empty when none does)."""
+        found = self.by_model.get(model_id)
+        return found if found is not None else Candidates(self.backends, np.zeros(0, np.int64))
+
+    def model_ids(self) -> list[str]:
+        """Every model some backend serves."""
+        return list(self.by_model)
+
+    def position(self, backend_id: str) -> int:
+        """The fleet position of `backend_id`; NotFound when there is none."""
+        position = self.positions.get(backend_id)
+        if position is None:
+            raise unknown_backend(backend_id)
+        return position
+
+    def backend(self, backend_id: str) -> Backend:
+        """The backend called `backend_id`; NotFound when there is none."""
+        return self.backends[self.position(backend_id)]
+
+    def indices_of(self, candidates: Sequence[Backend]) -> IndexArray:
+        """Fleet positions of `candidates` (free for `Candidates`)."""
+        if isinstance(candidates, Candidates):
+            return candidates.indices
+        return np.array([self.positions[b.id] for b in candidates], dtype=np.int64)
+
+
+def unknown_backend(backend_id: str) -> NotFound:
+    """What a lookup of a backend id the fleet does not have raises."""
+    return NotFound(f"no backend {backend_id!r} in this fleet")
