@@ -44,7 +44,7 @@ class MaskStamp(NamedTuple):
 
 
 @dataclass(slots=True)
-class Opened:
+class Shortlist:
     """Steps 3-5 of one decision: what the policy ranks, and the counts the decision reports,
     with what they were computed from (`stamp`, the candidates' metric stamps)."""
 
@@ -62,7 +62,7 @@ class Opened:
 
 
 def freshness_bounds(metrics_at: FloatArray, fresh: Mask) -> tuple[float, float]:
-    """(`Opened.stale_below`, `Opened.fresh_from`) of candidates whose metric stamps are
+    """(`Shortlist.stale_below`, `Shortlist.fresh_from`) of candidates whose metric stamps are
     `metrics_at`, fresh where `fresh`."""
     fresh_count = int(np.count_nonzero(fresh))
     stale_below = float(metrics_at[~fresh].max()) if fresh_count < len(metrics_at) else -math.inf
@@ -76,12 +76,15 @@ class RouteCache:
     __slots__ = ("_kept",)
 
     def __init__(self) -> None:
-        self._kept: dict[float, Opened] = {}
+        self._kept: dict[float, Shortlist] = {}
 
-    def get(self, share: float, fleet: Fleet, now: float) -> Opened | None:
+    def get(self, share: float, fleet: Fleet, now: float) -> Shortlist | None:
         """The entry for `share` when it is still valid for `fleet` at `now`, else None."""
         kept = self._kept.get(share)
-        if kept is None or kept.stamp != MaskStamp.of(fleet):
+        if kept is None:
+            return None
+        stamp = kept.stamp  # `MaskStamp.of(fleet)`, compared without building one
+        if stamp.health != fleet.health.version or stamp.load != fleet.load.version:
             return None
         horizon = now - fleet.routing.probes.stale_after_s
         if not kept.stale_below < horizon:
@@ -90,6 +93,6 @@ class RouteCache:
             kept.fresh_from = float(fleet.load.metrics_at[kept.fresh].min())
         return kept if horizon <= kept.fresh_from else None
 
-    def keep(self, share: float, opened: Opened) -> None:
-        """Keep `opened` for `share` (it replaces any entry)."""
-        self._kept[share] = opened
+    def keep(self, share: float, shortlist: Shortlist) -> None:
+        """Keep `shortlist` for `share` (it replaces any entry)."""
+        self._kept[share] = shortlist

@@ -34,7 +34,7 @@ from fleetgate.routing.index import Backend, Candidates, IndexArray, Mask
 from fleetgate.routing.placement import OPEN_POLICY, describe, place, refusal_summary
 from fleetgate.routing.policies import RouteRequest, RoutingPolicy, build_policy
 from fleetgate.routing.retry import RetryBudget
-from fleetgate.routing.route_cache import MaskStamp, Opened, RouteCache, freshness_bounds
+from fleetgate.routing.route_cache import MaskStamp, RouteCache, Shortlist, freshness_bounds
 
 PLACEMENT_CACHE_LIMIT = 10_000
 
@@ -170,7 +170,7 @@ class Router:
         `first_attempt` says whether the decision counts as a client request's first attempt for
         the retry budget (default: when `exclude` is empty; a queued request asking again is not).
         """
-        chosen, name, tenant_id, placed, opened = self._choose(
+        chosen, name, tenant_id, placed, shortlist = self._choose(
             request, tenant, now, rng, exclude, avoid_sites, first_attempt
         )
         decision = RouteDecision(
@@ -179,11 +179,11 @@ class Router:
             tenant_id=tenant_id,
             model_id=request.model_id,
             priority=request.priority,
-            tier=opened.tier,
+            tier=shortlist.tier,
             serving=placed.serving,
             allowed=len(placed.candidates),
-            routable=opened.routable,
-            open=opened.open,
+            routable=shortlist.routable,
+            open=shortlist.open,
         )
         if self.on_decision is not None:
             self.on_decision(decision)
@@ -198,7 +198,7 @@ class Router:
         exclude: frozenset[str],
         avoid_sites: frozenset[str],
         first_attempt: bool | None,
-    ) -> tuple[Backend, str, str | None, _Placed, Opened]:
+    ) -> tuple[Backend, str, str | None, _Placed, Shortlist]:
         """Steps 1-6: (backend, policy name, tenant id, placement, steps 3-5)."""
         fleet = self.fleet
         fleet.refresh(now)
@@ -207,21 +207,21 @@ class Router:
         tenant_id = tenant.id if tenant is not None else request.tenant_id
         placed = self._placement(tenant, tenant_id, request.model_id)
         share = self._shares.get(request.priority, 1.0)
-        if exclude or avoid_sites or share not in fleet.load.saturation_shares:
-            opened = self._open(placed, tenant_id, request, share, now, exclude, avoid_sites)
-        else:
-            kept = placed.kept.get(share, fleet, now)
-            if kept is None:
-                kept = self._open(placed, tenant_id, request, share, now, frozenset(), frozenset())
-                placed.kept.keep(share, kept)
-            opened = kept
+        keepable = not (exclude or avoid_sites) and share in fleet.load.saturation_shares
+        shortlist = placed.kept.get(share, fleet, now) if keepable else None
+        if shortlist is None:
+            shortlist = self._shortlist(
+                placed, tenant_id, request, share, now, exclude, avoid_sites
+            )
+            if keepable:
+                placed.kept.keep(share, shortlist)
         name = self._policy_names.get(request.model_id, self.routing.default)
-        chosen = self._policies[name](opened.candidates, request, fleet.view, rng, now)
+        chosen = self._policies[name](shortlist.candidates, request, fleet.view, rng, now)
         if chosen is None:  # a policy returns None only for no candidates; they are non-empty
             raise self._overloaded(placed.candidates.indices, request, share, now)
-        return chosen, name, tenant_id, placed, opened
+        return chosen, name, tenant_id, placed, shortlist
 
-    def _open(
+    def _shortlist(
         self,
         placed: _Placed,
         tenant_id: str | None,
@@ -230,7 +230,7 @@ class Router:
         now: float,
         exclude: frozenset[str],
         avoid_sites: frozenset[str],
-    ) -> Opened:
+    ) -> Shortlist:
         """Steps 3-5 (routable, not saturated, spillover); raises when nothing is left."""
         fleet = self.fleet
         stamp = MaskStamp.of(fleet)
@@ -256,7 +256,7 @@ class Router:
         metrics_at = fleet.load.metrics_at[idx]
         fresh = metrics_at >= now - self.routing.probes.stale_after_s
         stale_below, fresh_from = freshness_bounds(metrics_at, fresh)
-        return Opened(
+        return Shortlist(
             candidates=placed.candidates.subset(mask),
             tier=tier,
             routable=routable,

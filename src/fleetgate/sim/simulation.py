@@ -198,11 +198,10 @@ class Simulation:
         prompt = call.prompt_tokens
         job = Job(max(prompt - hit, 1), prompt, call.output_tokens, attempt)
         if not failing and job.kv_need > group.timing.kv_capacity:
-            tokens = attempt.request.tokens
             self.fleet.finish(
                 group.backend.id,
                 ok=True,
-                tokens=tokens,
+                tokens=attempt.request.tokens,
                 now=now,
                 rng=self.breaker_rng,
                 record_outcome=False,
