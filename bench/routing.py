@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from fleetgate.routing.config import POLICY_NAMES
-from fleetgate.routing.fleet import FleetState
+from fleetgate.routing.fleet import Fleet
 from fleetgate.routing.policies import RouteRequest
 from fleetgate.routing.router import Router
 from fleetgate.settings import Settings, settings_from_mapping
@@ -64,25 +64,27 @@ def fleet_settings(backends: int, policy: str) -> Settings:
     })  # fmt: skip
 
 
-def load_fleet(fleet: FleetState, rng: random.Random) -> None:
+def load_fleet(fleet: Fleet, rng: random.Random) -> None:
     """Random in-flight load, latency averages and engine metrics (5 % stale, 5 % saturated)."""
-    for backend in fleet.backends:
+    for backend in fleet.index.backends:
         for _ in range(rng.randrange(20)):
             fleet.begin(backend.id, rng.randrange(100, 5000), 0.0)
         fleet.first_token(backend.id, rng.uniform(0.05, 1.0), 0.0)
         roll = rng.random()
         waiting = 100.0 if roll < 0.05 else rng.uniform(0, 8)
         stamp = -60.0 if roll > 0.95 else 0.0
-        fleet.record_metrics(backend.id, waiting, rng.uniform(0, 64), rng.uniform(0, 0.9), stamp)
+        fleet.load.record_metrics(
+            backend.id, waiting, rng.uniform(0, 64), rng.uniform(0, 0.9), stamp
+        )
 
 
 def time_policy(policy: str, backends: int, requests: int, repeats: int) -> float:
     """Median microseconds per `Router.decide` over `repeats` runs of `requests` decisions."""
     settings = fleet_settings(backends, policy)
     rng = random.Random(42)
-    fleet = FleetState.from_settings(settings, rng)
+    fleet = Fleet.from_settings(settings)
     load_fleet(fleet, rng)
-    router = Router(settings, fleet)
+    router = Router(fleet)
     tenants = [settings.tenant("acme"), settings.tenant("beta")]
     work = [
         (RouteRequest(t.id if t else None, "m", 1000, 500, f"session-{n % 97}", 1, True), t)
@@ -103,14 +105,15 @@ def time_policy(policy: str, backends: int, requests: int, repeats: int) -> floa
 def time_bookkeeping(backends: int, requests: int) -> float:
     """Microseconds per begin + first_token + finish (what each request adds to the state)."""
     settings = fleet_settings(backends, "least_in_flight")
-    fleet = FleetState.from_settings(settings, random.Random(1))
-    ids = [b.id for b in fleet.backends]
+    fleet = Fleet.from_settings(settings)
+    rng = random.Random(1)
+    ids = [b.id for b in fleet.index.backends]
     started = time.perf_counter()
     for n in range(requests):
         backend = ids[n % len(ids)]
         fleet.begin(backend, 1500, 1.0)
         fleet.first_token(backend, 0.2, 1.0)
-        fleet.finish(backend, ok=True, tokens=1500, now=1.0, itl_s=0.02)
+        fleet.finish(backend, ok=True, tokens=1500, now=1.0, rng=rng, itl_s=0.02)
     return (time.perf_counter() - started) / requests * 1e6
 
 

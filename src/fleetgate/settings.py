@@ -28,7 +28,7 @@ from fleetgate.config_types import (
 from fleetgate.configfile import read_yaml, validate
 from fleetgate.errors import ConfigurationError
 from fleetgate.limits.config import LimitsSettings
-from fleetgate.routing.config import RoutingSettings
+from fleetgate.routing.config import PlacementSettings, RoutingSettings
 
 # --------------------------------------------------------------------------- fleet
 
@@ -91,19 +91,6 @@ class SiteSettings(Frozen):
         return self.jurisdiction or self.location.rsplit("-", 1)[-1]
 
 
-class PlacementSettings(Frozen):
-    """Where a tenant's traffic may go. Empty allow-lists allow everything."""
-
-    allow_providers: tuple[Name, ...] = ()
-    deny_providers: tuple[Name, ...] = ()
-    allow_owners: tuple[Name, ...] = ()
-    deny_owners: tuple[Name, ...] = ()
-    allow_jurisdictions: tuple[Name, ...] = ()
-    deny_jurisdictions: tuple[Name, ...] = ()
-    allow_orbital: bool = True
-    require_dedicated: bool = False
-
-
 class TenantSettings(Frozen):
     """An organization or user: its plan or tier and its placement policy."""
 
@@ -130,6 +117,9 @@ class ServerSettings(Frozen):
     first_byte_timeout_s: PositiveFloat = 600.0
     read_timeout_s: PositiveFloat = 600.0
     access_log: bool = False
+    seed: int | None = None
+    """Seed of the process's one random generator (routing tie-breaks, retry backoff, breaker
+    jitter); unset, it is seeded from the operating system."""
 
 
 class Settings(Frozen):

@@ -83,14 +83,16 @@ def test_failover_keeps_every_request_and_beats_every_site(tmp_path: Path) -> No
         window = gw.settings.routing.availability.windows_s[0]
         sites = {
             r.id: r.ratio
-            for r in gw.fleet.availability.report(now, "site")
+            for r in gw.fleet.health.availability.report(now, "site")
             if r.window_s == window and r.ratio is not None
         }
         assert set(sites) == {"site-0", "site-1", "site-2"}
         assert all(ratio < 1.0 for ratio in sites.values()), sites
         client_ratio = sum(o.status == 200 for o in outcomes) / len(outcomes)
         end_to_end = next(
-            r.ratio for r in gw.fleet.availability.report(now, "end_to_end") if r.window_s == window
+            r.ratio
+            for r in gw.fleet.health.availability.report(now, "end_to_end")
+            if r.window_s == window
         )
         assert end_to_end is not None
         assert min(client_ratio, end_to_end) > max(sites.values())

@@ -44,9 +44,9 @@ def clear_faults(fleet: LiveFleet) -> None:
 def reset_fleet_health(fleet: LiveFleet) -> None:
     """Close every breaker and undrain everything (between tests sharing one fleet)."""
     gw = fleet.gateway
-    for backend in gw.fleet.backends:
-        gw.fleet.reset_breaker(backend.id, gw.now())
-        gw.fleet.undrain("backend", backend.id, gw.now())
+    for backend in gw.fleet.index.backends:
+        gw.fleet.health.reset_breaker(backend.id, gw.now())
+        gw.fleet.health.undrain("backend", backend.id, gw.now())
 
 
 def anthropic_headers(fleet: LiveFleet) -> dict[str, str]:

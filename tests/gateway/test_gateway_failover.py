@@ -34,6 +34,7 @@ from gateway_harness import LiveFleet, live_fleet
 from typer.testing import CliRunner
 
 from fleetgate.cli.fleet import register
+from fleetgate.routing.snapshot import fleet_snapshot
 
 
 def routing_mapping(mapping: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +135,7 @@ def test_500s_fail_over_to_another_site_and_charge_once(
             "outcome": "status_500",
         }
         assert record["attempts"][-1]["site"] == "site-1"
-    state = fleet.gateway.fleet.snapshot(fleet.gateway.now())
+    state = fleet_snapshot(fleet.gateway.fleet, fleet.gateway.now())
     pool0 = next(b for b in state["backends"] if b["id"] == "pool-0#0")
     assert pool0["breaker"]["state"] == "open"  # three consecutive failures
 
@@ -156,7 +157,7 @@ def test_mid_stream_failure_ends_with_error_event_and_charges_once(fleet: LiveFl
     wait_for(lambda: counter.settlements == 2)
     assert counter.admitted == 2 and set(counter.settled.values()) == {1}
     gw = fleet.gateway
-    wait_for(lambda: float(gw.fleet.in_flight.sum()) == 0)
+    wait_for(lambda: float(gw.fleet.load.in_flight.sum()) == 0)
 
 
 def test_hang_before_first_byte_fails_over(fleet: LiveFleet) -> None:
@@ -217,7 +218,7 @@ def test_drain_lets_in_flight_streams_finish(fleet: LiveFleet) -> None:
     with ThreadPoolExecutor(2) as pool:
         streams = [pool.submit(post_message, fleet, stream=True) for _ in range(2)]
         gw = fleet.gateway
-        wait_for(lambda: float(gw.fleet.in_flight.sum()) == 2)
+        wait_for(lambda: float(gw.fleet.load.in_flight.sum()) == 2)
         answer = admin(fleet, "POST", "/admin/fleet/drain", {"site": "site-0"}).json()
         assert answer["in_flight"] == 1
         snapshot = admin(fleet, "GET", "/admin/fleet").json()
@@ -225,7 +226,7 @@ def test_drain_lets_in_flight_streams_finish(fleet: LiveFleet) -> None:
         assert row["drain"] == "draining"
         for stream in streams:
             assert sse_events(stream.result().text)[-1][0] == "message_stop"
-    wait_for(lambda: float(gw.fleet.in_flight.sum()) == 0)
+    wait_for(lambda: float(gw.fleet.load.in_flight.sum()) == 0)
     row = next(b for b in admin(fleet, "GET", "/admin/fleet").json()["backends"]
                if b["id"] == "pool-0#0")  # fmt: skip
     assert row["drain"] == "drained"
@@ -270,10 +271,12 @@ def test_breaker_trip_reset_and_availability(fleet: LiveFleet) -> None:
 
 def test_probes_take_an_unhealthy_backend_out_and_back(fleet: LiveFleet) -> None:
     gw = fleet.gateway
-    position = gw.fleet.index["pool-1#0"]
+    position = gw.fleet.index.positions["pool-1#0"]
     set_fault(fleet, 1, unhealthy=True)
-    wait_for(lambda: not gw.fleet.probe_ok[position])
+    wait_for(lambda: not gw.fleet.health.probe_ok[position])
     assert {post_message(fleet).headers["x-fleetgate-site"] for _ in range(3)} == {"site-0"}
     set_fault(fleet, 1, unhealthy=False)
-    wait_for(lambda: bool(gw.fleet.probe_ok[position]))
-    assert gw.fleet.metrics_fresh(gw.fleet.indices_of([gw.fleet.backends[position]]), gw.now())[0]
+    wait_for(lambda: bool(gw.fleet.health.probe_ok[position]))
+    assert gw.fleet.load.metrics_fresh(
+        gw.fleet.index.indices_of([gw.fleet.index.backends[position]]), gw.now()
+    )[0]

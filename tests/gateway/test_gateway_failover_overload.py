@@ -58,7 +58,7 @@ def healthy(fleet: LiveFleet) -> Iterator[None]:
     reset_fleet_health(fleet)
     yield
     clear_faults(fleet)
-    wait_for(lambda: float(fleet.gateway.fleet.in_flight.sum()) == 0, 20)
+    wait_for(lambda: float(fleet.gateway.fleet.load.in_flight.sum()) == 0, 20)
 
 
 def wait_for(condition: Any, timeout: float = 10.0) -> None:
@@ -71,7 +71,7 @@ def wait_for(condition: Any, timeout: float = 10.0) -> None:
 def occupy(fleet: LiveFleet, pool: ThreadPoolExecutor, count: int) -> list[Future[httpx.Response]]:
     """`count` slow streams in flight (the engines were slowed down by the caller)."""
     streams = [pool.submit(post_message, fleet, stream=True) for _ in range(count)]
-    wait_for(lambda: float(fleet.gateway.fleet.in_flight.sum()) == count)
+    wait_for(lambda: float(fleet.gateway.fleet.load.in_flight.sum()) == count)
     return streams
 
 

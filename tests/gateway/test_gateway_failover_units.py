@@ -61,7 +61,7 @@ def test_priority_comes_from_the_tenant_its_tier_or_the_default(tmp_path: Path) 
 def test_finish_releases_the_tokens_begun_with(tmp_path: Path, caplog: Any) -> None:
     caplog.set_level(logging.INFO, logger="fleetgate.access")
     gw = gateway(tmp_path)
-    backend = gw.fleet.backends[0]
+    backend = gw.fleet.index.backends[0]
     gw.fleet.begin(backend.id, 1000, gw.now())  # another request stays in flight
     call = call_for(gw, "plain")
     decision = gw.router.decide(route_request(gw, call), call.tenant, gw.now(), gw.rng)
@@ -69,10 +69,10 @@ def test_finish_releases_the_tokens_begun_with(tmp_path: Path, caplog: Any) -> N
     attempt = Attempt(gw, call, decision, record)  # begins with 100 + 400 tokens
     assert attempt.tokens == 500
     attempt.finish(Usage(input_tokens=100, output_tokens=7), ok=True)
-    position = gw.fleet.index[backend.id]
-    assert gw.fleet.outstanding_tokens[position] == 1000
-    assert gw.fleet.in_flight[position] == 1
-    report = gw.fleet.availability.report(gw.now(), "end_to_end")[0]
+    position = gw.fleet.index.positions[backend.id]
+    assert gw.fleet.load.outstanding_tokens[position] == 1000
+    assert gw.fleet.load.in_flight[position] == 1
+    report = gw.fleet.health.availability.report(gw.now(), "end_to_end")[0]
     assert (report.successes, report.attempts) == (1, 1)
     logged = json.loads(caplog.records[-1].getMessage())
     assert logged["outcome"] == "ok" and logged["output_tokens"] == 7
@@ -85,8 +85,8 @@ def test_client_leaving_judges_nobody(tmp_path: Path) -> None:
     decision = gw.router.decide(route_request(gw, call), call.tenant, gw.now(), gw.rng)
     record = AccessRecord("req_1", "plain", MODEL, "messages", True, 2)
     Attempt(gw, call, decision, record).finish(Usage(), ok=False)
-    assert gw.fleet.availability.report(gw.now()) == []
-    assert gw.fleet.breakers[0].state == "closed"
+    assert gw.fleet.health.availability.report(gw.now()) == []
+    assert gw.fleet.health.breakers[0].state == "closed"
     gw.keys.close()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleetgate.routing.fleet import FleetState
+from fleetgate.routing.fleet import Fleet
 from fleetgate.routing.policies import RouteRequest
 from fleetgate.routing.router import Router
 from fleetgate.settings import Settings, settings_from_mapping
@@ -48,11 +48,9 @@ def make_settings(
     return settings_from_mapping(data)
 
 
-def make_router(settings: Settings, seed: int = 1) -> tuple[FleetState, Router]:
-    import random
-
-    fleet = FleetState.from_settings(settings, random.Random(seed))
-    return fleet, Router(settings, fleet)
+def make_router(settings: Settings) -> tuple[Fleet, Router]:
+    fleet = Fleet.from_settings(settings)
+    return fleet, Router(fleet)
 
 
 def request(tenant: str | None = "t1", *, model: str = "m", **extra: Any) -> RouteRequest:

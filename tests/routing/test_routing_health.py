@@ -1,96 +1,115 @@
-"""Circuit breaker state machine and passive outlier detection."""
+"""The health of a fleet: drains, probe verdicts, breakers feeding the routable mask, outlier
+ejection."""
 
 from __future__ import annotations
 
 import random
 
 import pytest
+from routing_helpers import make_settings, pool, site
 
-from fleetgate.routing.config import BreakerSettings, OutlierSettings
-from fleetgate.routing.health import CircuitBreaker, find_outliers
+from fleetgate.errors import NotFound
+from fleetgate.routing.config import OutlierSettings
+from fleetgate.routing.fleet import Fleet
+from fleetgate.routing.health import find_outliers
+from fleetgate.routing.snapshot import fleet_snapshot
 
-NO_JITTER = BreakerSettings(
-    consecutive_failures=3, open_s=10.0, max_open_s=35.0, jitter=0.0, min_requests=1000
-)
-
-
-def test_consecutive_failures_open_and_successes_reset() -> None:
-    breaker = CircuitBreaker(NO_JITTER)
-    rng = random.Random(1)
-    breaker.record(False, 0.0, rng)
-    breaker.record(False, 0.1, rng)
-    breaker.record(True, 0.2, rng)  # resets the streak
-    breaker.record(False, 0.3, rng)
-    assert not breaker.record(False, 0.4, rng)
-    assert breaker.state_at(0.4) == "closed"
-    assert breaker.record(False, 0.5, rng)
-    assert breaker.state_at(0.5) == "open"
-    assert not breaker.allows(10.4)
-    assert breaker.reopen_at == pytest.approx(10.5)
-    assert "3 consecutive failures" in breaker.last_reason
+RNG = random.Random(3)
 
 
-def test_half_open_admits_limited_trials_then_closes_on_success() -> None:
-    breaker = CircuitBreaker(NO_JITTER)
-    rng = random.Random(1)
-    breaker.trip(0.0, rng, "operator")
-    assert breaker.state_at(9.9) == "open"
-    assert breaker.allows(10.0)
-    assert breaker.state == "half_open"
-    breaker.on_begin(10.0)
-    assert not breaker.allows(10.0)  # one trial at a time
-    breaker.on_abandon(10.5)  # client went away: the slot comes back
-    assert breaker.allows(10.5)
-    breaker.on_begin(10.5)
-    assert breaker.record(True, 11.0, rng)
-    assert breaker.state_at(11.0) == "closed"
-    assert breaker.opened_count == 0
+def _fleet(**sections: object) -> Fleet:
+    settings = make_settings(
+        [
+            site(
+                "ground",
+                [pool("p1", backends=2, gpus=16, tp=8), pool("p2", gpus=64)],
+                jurisdiction="us",
+                network_rtt_ms=2,
+            ),
+            site(
+                "orbit",
+                [pool("p3", dedicated_to=["t1"])],
+                kind="orbital",
+                provider="orbital-co",
+                owner="spacex",
+                location="leo-xx",
+                network_rtt_ms=40,
+            ),
+        ],
+        tenants=[{"id": "t1"}],
+        **sections,
+    )
+    return Fleet.from_settings(settings)
 
 
-def test_failed_trial_reopens_with_doubled_capped_time() -> None:
-    breaker = CircuitBreaker(NO_JITTER)
-    rng = random.Random(1)
-    breaker.trip(0.0, rng, "x")
-    breaker.on_begin(10.0)
-    breaker.record(False, 10.0, rng)
-    assert breaker.state == "open"
-    assert breaker.reopen_at == pytest.approx(30.0)  # 10 s, then 20 s
-    breaker.on_begin(30.0)
-    breaker.record(False, 30.0, rng)
-    assert breaker.reopen_at == pytest.approx(65.0)  # 40 s capped at 35 s
-    assert "trial" in breaker.last_reason
+def test_drain_and_undrain_by_scope_let_in_flight_finish() -> None:
+    fleet = _fleet()
+    fleet.begin("p1#0", 10, 0.0)
+    assert fleet.health.drain("site", "ground", 0.0) == ["p1#0", "p1#1", "p2#0"]
+    assert not fleet.health.routable[fleet.index.positions["p1#0"]]
+    rows = {row["id"]: row for row in fleet_snapshot(fleet, 0.0)["backends"]}
+    assert rows["p1#0"]["drain"] == "draining" and rows["p1#1"]["drain"] == "drained"
+    fleet.finish("p1#0", ok=True, tokens=10, now=1.0, rng=RNG)
+    assert fleet_snapshot(fleet, 1.0)["backends"][0]["drain"] == "drained"
+    assert fleet.health.undrain("pool", "p1", 2.0) == ["p1#0", "p1#1"]
+    assert list(fleet.health.routable) == [True, True, False, True]
+    assert fleet.health.undrain("backend", "p2#0", 2.0) == ["p2#0"]
+    with pytest.raises(NotFound, match="no pool 'zz'"):
+        fleet.health.drain("pool", "zz", 0.0)
+    with pytest.raises(NotFound, match="expected backend, pool or site"):
+        fleet.health.drain("region", "x", 0.0)  # type: ignore[arg-type]
 
 
-def test_outcomes_while_open_are_ignored() -> None:
-    breaker = CircuitBreaker(NO_JITTER)
-    rng = random.Random(1)
-    breaker.trip(0.0, rng, "x")
-    assert not breaker.record(True, 1.0, rng)
-    assert breaker.state_at(1.0) == "open"
+def test_probe_thresholds_avoid_flapping() -> None:
+    fleet = _fleet(routing={"probes": {"unhealthy_after": 2, "healthy_after": 2}})
+    i = fleet.index.positions["p2#0"]
+    fleet.health.probe_result("p2#0", False, 0.0)
+    assert fleet.health.routable[i]
+    fleet.health.probe_result("p2#0", False, 1.0)
+    assert not fleet.health.routable[i]
+    fleet.health.probe_result("p2#0", True, 2.0)
+    assert not fleet.health.routable[i]
+    fleet.health.probe_result("p2#0", True, 3.0)
+    assert fleet.health.routable[i]
 
 
-def test_error_rate_opens_with_enough_requests() -> None:
-    settings = BreakerSettings(consecutive_failures=100, error_rate=0.5, min_requests=10)
-    breaker = CircuitBreaker(settings)
-    rng = random.Random(1)
-    for n in range(9):
-        breaker.record(n % 2 == 0, float(n), rng)  # 4 failures of 9: too few requests
-    assert breaker.state == "closed"
-    breaker.record(False, 9.0, rng)  # 5 of 10 fail
-    assert breaker.state_at(9.0) == "open"
-    assert "error rate 50%" in breaker.last_reason
+def test_breaker_feeds_routable_and_refresh_half_opens() -> None:
+    fleet = _fleet(routing={"breaker": {"consecutive_failures": 2, "open_s": 10, "jitter": 0}})
+    i = fleet.index.positions["p1#1"]
+    for _ in range(2):
+        fleet.begin("p1#1", 1, 0.0)
+        fleet.finish("p1#1", ok=False, tokens=1, now=0.0, rng=RNG)
+    assert not fleet.health.routable[i]
+    fleet.refresh(5.0)
+    assert not fleet.health.routable[i]
+    fleet.refresh(10.0)
+    assert fleet.health.routable[i]  # half-open: one trial
+    fleet.begin("p1#1", 1, 10.0)
+    assert not fleet.health.routable[i]
+    fleet.finish("p1#1", ok=True, tokens=1, now=11.0, rng=RNG)
+    assert fleet.health.routable[i] and fleet.health.breakers[i].state == "closed"
 
 
-def test_jitter_spreads_reopen_times_within_bounds() -> None:
-    settings = BreakerSettings(open_s=10.0, jitter=0.2)
-    rng = random.Random(7)
-    deadlines = set()
-    for _ in range(50):
-        breaker = CircuitBreaker(settings)
-        breaker.trip(0.0, rng, "x")
-        deadlines.add(round(breaker.reopen_at, 6))
-    assert len(deadlines) > 40
-    assert min(deadlines) >= 8.0 and max(deadlines) <= 12.0
+def test_abandoned_request_does_not_judge_backend() -> None:
+    fleet = _fleet(routing={"breaker": {"consecutive_failures": 1}})
+    fleet.begin("p2#0", 1, 0.0)
+    fleet.finish("p2#0", ok=False, tokens=1, now=0.0, rng=RNG, record_outcome=False)
+    assert fleet.health.breakers[fleet.index.positions["p2#0"]].state == "closed"
+    assert fleet.health.availability.report(0.0) == []
+
+
+def test_detect_outliers_trips_the_laggard() -> None:
+    fleet = _fleet(routing={"outliers": {"min_requests": 20, "stdev_factor": 1.0}})
+    for n in range(40):
+        for backend in ("p1#0", "p1#1", "p2#0", "p3#0"):
+            ok = backend != "p1#1" or n % 2 == 0
+            fleet.begin(backend, 1, float(n))
+            fleet.finish(backend, ok=ok, tokens=1, now=float(n), rng=RNG, record_outcome=True)
+    # a 50 % error rate on p1#1 also opens its own breaker (min_requests 20 reached)
+    fleet.health.reset_breaker("p1#1", 40.0)
+    assert fleet.health.detect_outliers(41.0, RNG) == ["p1#1"]
+    assert fleet.health.breakers[fleet.index.positions["p1#1"]].last_reason.startswith("outlier")
+    assert not fleet.health.routable[fleet.index.positions["p1#1"]]
 
 
 def test_find_outliers_ejects_the_clear_laggard_only() -> None:

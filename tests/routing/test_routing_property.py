@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from fleetgate.errors import NoAllowedPool, NotFound, Overloaded
 from fleetgate.routing.config import POLICY_NAMES
-from fleetgate.routing.fleet import FleetState
+from fleetgate.routing.fleet import Fleet
 from fleetgate.routing.placement import OPEN_POLICY, allowed
 from fleetgate.routing.policies import RouteRequest
 from fleetgate.routing.router import Router
@@ -22,6 +22,7 @@ PROVIDERS = ["aws", "gcp", "spacex", "oci"]
 OWNERS = ["spacex", "lab", "neocloud"]
 PLACES = ["memphis-us", "dublin-ie", "frankfurt-de", "leo-orbit"]
 TENANTS = ["a", "b", "c"]
+RNG = random.Random(0)
 
 names = st.sampled_from
 
@@ -71,23 +72,25 @@ def failures(draw: st.DrawFn, backends: int) -> list[tuple[str, int, float]]:
                                    st.floats(0, 1)), max_size=12))  # fmt: skip
 
 
-def _apply(fleet: FleetState, events: list[tuple[str, int, float]]) -> set[str]:
+def _apply(fleet: Fleet, events: list[tuple[str, int, float]]) -> set[str]:
     excluded: set[str] = set()
     for kind, position, level in events:
-        if not fleet.backends:
+        if not fleet.index.backends:
             break
-        backend = fleet.backends[position % len(fleet.backends)].id
+        backend = fleet.index.backends[position % len(fleet.index.backends)].id
         if kind == "drain":
-            fleet.drain("backend", backend, 0.0)
+            fleet.health.drain("backend", backend, 0.0)
         elif kind == "trip":
-            fleet.trip(backend, 0.0)
+            fleet.health.trip(backend, 0.0, RNG)
         elif kind == "probe_down":
             for _ in range(fleet.routing.probes.unhealthy_after):
-                fleet.probe_result(backend, False, 0.0)
+                fleet.health.probe_result(backend, False, 0.0)
         elif kind == "saturate":
-            fleet.record_metrics(backend, waiting=100 * level, running=1, kv_usage=level, now=0.0)
+            fleet.load.record_metrics(
+                backend, waiting=100 * level, running=1, kv_usage=level, now=0.0
+            )
         elif kind == "stale":
-            fleet.record_metrics(backend, waiting=0, running=0, kv_usage=0, now=-100.0)
+            fleet.load.record_metrics(backend, waiting=0, running=0, kv_usage=0, now=-100.0)
         elif kind == "busy":
             fleet.begin(backend, int(level * 10_000), 0.0)
         else:
@@ -133,9 +136,9 @@ def test_no_request_lands_outside_its_tenants_policy(
         **fleet_data,
     }
     settings_ = settings_from_mapping(raw)
-    fleet = FleetState.from_settings(settings_, random.Random(0))
-    router = Router(settings_, fleet)
-    excluded = _apply(fleet, data.draw(failures(len(fleet.backends))))
+    fleet = Fleet.from_settings(settings_)
+    router = Router(fleet)
+    excluded = _apply(fleet, data.draw(failures(len(fleet.index.backends))))
     rng = random.Random(data.draw(st.integers(0, 1000)))
     for tenant in [*settings_.tenants, None]:
         tenant_id = tenant.id if tenant else None
@@ -147,19 +150,19 @@ def test_no_request_lands_outside_its_tenants_policy(
             (t["placement"] for t in tenants if t["id"] == tenant_id), {}
         )
         allowed_ids = {
-            b.id for b in fleet.backends
+            b.id for b in fleet.index.backends
             if _oracle(raw_policy, *_where(fleet_data, b.site_id, b.pool_id), tenant_id)
         }  # fmt: skip
-        idx = np.arange(len(fleet.backends), dtype=np.int64)
+        idx = np.arange(len(fleet.index.backends), dtype=np.int64)
         share = settings_.routing.priority.saturation_share.get(priority, 1.0)
-        saturated = fleet.saturated(idx, 0.0, share)
-        healthy = {b.id for i, b in enumerate(fleet.backends)
-                   if fleet.routable[i] and b.id not in excluded}  # fmt: skip
-        free = {b.id for i, b in enumerate(fleet.backends) if not saturated[i]}
+        saturated = fleet.load.saturated(idx, 0.0, share)
+        healthy = {b.id for i, b in enumerate(fleet.index.backends)
+                   if fleet.health.routable[i] and b.id not in excluded}  # fmt: skip
+        free = {b.id for i, b in enumerate(fleet.index.backends) if not saturated[i]}
         try:
             backend = router.choose(request, tenant, 0.0, rng, frozenset(excluded))
         except NotFound:
-            assert not fleet.backends
+            assert not fleet.index.backends
             continue
         except NoAllowedPool:
             assert not (allowed_ids & healthy)
@@ -176,77 +179,3 @@ def test_no_request_lands_outside_its_tenants_policy(
         if backend.dedicated_to:
             assert tenant_id in backend.dedicated_to
         fleet.begin(backend.id, 20, 0.0)
-
-
-def _outcome(router: Router, request: RouteRequest, tenant: Any, now: float, seed: int) -> Any:
-    try:
-        decision = router.decide(request, tenant, now, random.Random(seed))
-    except (NoAllowedPool, Overloaded) as exc:
-        return type(exc).__name__, exc.message
-    return decision.backend.id, decision.tier, decision.routable, decision.open, decision.serving
-
-
-STEPS = ["decide", "decide", "decide", "metrics", "renew", "renew", "probe", "drain", "trip",
-         "begin", "finish", "time"]  # fmt: skip
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    shape=st.lists(st.lists(st.integers(1, 3), min_size=1, max_size=2), min_size=1, max_size=3),
-    dedicated=st.booleans(),
-    policy=names(POLICY_NAMES),
-    steps=st.lists(
-        st.tuples(names(STEPS), st.integers(0, 50), st.floats(0, 1)), min_size=20, max_size=80
-    ),
-)
-def test_kept_masks_decide_as_a_fresh_router(
-    shape: list[list[int]], dedicated: bool, policy: str, steps: list[tuple[str, int, float]]
-) -> None:
-    """A router that keeps steps 3-5 between decisions decides exactly as one that does not,
-    over state changes, metrics going stale, and the clock moving both ways."""
-    sites = [
-        {"id": f"s{s}", "provider": "aws", "owner": "lab", "location": "dublin-ie",
-         "power_mw": 1, "pools": [
-             {"id": f"p{s}-{p}", "gpu": "h100", "model": "m", "gpus": 8,
-              "dedicated_to": ["a"] if dedicated and p == 0 else [],
-              "backends": [{"url": f"http://127.0.0.1:{9000 + n}"} for n in range(count)]}
-             for p, count in enumerate(pools)]}
-        for s, pools in enumerate(shape)
-    ]  # fmt: skip
-    raw = {
-        "models": [{"id": "m", "family": "f"}],
-        "tenants": [{"id": "a"}, {"id": "b", "placement": {"deny_providers": ["gcp"]}}],
-        "routing": {"default": policy, "saturation": {"max_waiting": 50},
-                    "priority": {"saturation_share": {0: 0.5, 2: 0.9}}},
-        "sites": sites,
-    }  # fmt: skip
-    settings_ = settings_from_mapping(raw)
-    fleet = FleetState.from_settings(settings_, random.Random(0))
-    router = Router(settings_, fleet)
-    now = 100.0
-    for kind, number, level in steps:
-        backend = fleet.backends[number % len(fleet.backends)].id
-        if kind == "decide":
-            tenant = [*settings_.tenants, None][min(int(level * 3), 2)]
-            request = RouteRequest(tenant.id if tenant else None, "m", 10, 10, "k", number % 3)
-            expected = _outcome(Router(settings_, fleet), request, tenant, now, number)
-            assert _outcome(router, request, tenant, now, number) == expected
-        elif kind == "metrics":
-            fleet.record_metrics(backend, 100 * level, 1, level, now - 10 * level)
-        elif kind == "renew":  # the same figures scraped again now: the stamp moves on
-            i = fleet.index[backend]
-            waiting, kv = float(fleet.waiting[i]), float(fleet.kv_usage[i])
-            fleet.record_metrics(backend, waiting, 1, kv, now)
-        elif kind == "probe":
-            for _ in range(fleet.routing.probes.unhealthy_after):
-                fleet.probe_result(backend, level > 0.5, now)
-        elif kind == "drain":
-            (fleet.drain if level > 0.5 else fleet.undrain)("backend", backend, now)
-        elif kind == "trip":
-            fleet.trip(backend, now)
-        elif kind == "begin":
-            fleet.begin(backend, 100, now)
-        elif kind == "finish":
-            fleet.finish(backend, ok=level > 0.3, tokens=100, now=now)
-        else:
-            now += 20 * level - 8  # forward, sometimes back

@@ -33,8 +33,12 @@ def _settings(**routing: object) -> Settings:
     )  # fmt: skip
 
 
-def _decide(router: Router, tenant_id: str | None, **kw: object) -> RouteDecision:
-    tenant = router.settings.tenant(tenant_id) if tenant_id else None
+def _decide(
+    router: Router, tenant_id: str | None, settings: Settings | None = None, **kw: object
+) -> RouteDecision:
+    """`router`'s decision for a request of `tenant_id`, a tenant of `settings` (default: the
+    tenants of `_settings`)."""
+    tenant = (settings or _settings()).tenant(tenant_id) if tenant_id else None
     exclude = kw.pop("exclude", frozenset())
     return router.decide(request(tenant_id, **kw), tenant, 0.0, random.Random(1), exclude)  # type: ignore[arg-type]
 
@@ -52,7 +56,7 @@ def test_placement_leaving_nothing_names_policy_and_reasons() -> None:
     )
     _, router = make_router(settings)
     with pytest.raises(NoAllowedPool) as caught:
-        _decide(router, "t2")
+        _decide(router, "t2", settings)
     message = caught.value.message
     assert "tenant 't2'" in message and "deny_owners=['SpaceX']" in message
     assert "colossus: owner 'spacex' is in deny_owners" in message
@@ -71,24 +75,24 @@ def test_placement_is_respected_and_dedicated_pools_are_private() -> None:
 
 def test_unhealthy_allowed_backends_explain_why() -> None:
     fleet, router = make_router(_settings())
-    fleet.drain("pool", "eu-shared", 0.0)
+    fleet.health.drain("pool", "eu-shared", 0.0)
     with pytest.raises(NoAllowedPool) as caught:
         _decide(router, "t4")
     assert "no healthy backend" in caught.value.message and "1 drained" in caught.value.message
-    fleet.undrain("pool", "eu-shared", 0.0)
+    fleet.health.undrain("pool", "eu-shared", 0.0)
     assert _decide(router, "t4").backend.id == "eu-shared#0"
     with pytest.raises(NoAllowedPool, match="1 already tried by this request"):
         _decide(router, "t4", exclude=frozenset({"eu-shared#0"}))
-    fleet.trip("eu-shared#0", 0.0)
+    fleet.health.trip("eu-shared#0", 0.0, random.Random(1))
     with pytest.raises(NoAllowedPool, match="1 circuit open"):
         _decide(router, "t4")
-    fleet.reset_breaker("eu-shared#0", 0.0)
+    fleet.health.reset_breaker("eu-shared#0", 0.0)
     assert _decide(router, "t4").backend.id == "eu-shared#0"
 
 
 def test_saturation_raises_overloaded_with_retry_after() -> None:
     fleet, router = make_router(_settings(saturation={"max_waiting": 4, "max_retry_after_s": 9}))
-    fleet.record_metrics("eu-shared#0", waiting=4, running=10, kv_usage=0.2, now=0.0)
+    fleet.load.record_metrics("eu-shared#0", waiting=4, running=10, kv_usage=0.2, now=0.0)
     fleet.first_token("eu-shared#0", 3.2, 0.0)
     with pytest.raises(Overloaded) as caught:
         _decide(router, "t4")
@@ -98,12 +102,12 @@ def test_saturation_raises_overloaded_with_retry_after() -> None:
 
 def test_lowest_priority_class_is_shed_first() -> None:
     fleet, router = make_router(_settings(saturation={"max_waiting": 10}))
-    for backend in fleet.backends:
-        fleet.record_metrics(backend.id, waiting=9, running=10, kv_usage=0.5, now=0.0)
-    t1 = router.settings.tenant("t1")
-    t2 = router.settings.tenant("t2")
+    for backend in fleet.index.backends:
+        fleet.load.record_metrics(backend.id, waiting=9, running=10, kv_usage=0.5, now=0.0)
+    t1 = _settings().tenant("t1")
+    t2 = _settings().tenant("t2")
     assert router.priority_for(t1) == 0 and router.priority_for(t2) == 3
-    assert router.priority_for(router.settings.tenant("t3")) == 7
+    assert router.priority_for(_settings().tenant("t3")) == 7
     assert router.priority_for(None) == 1
     with pytest.raises(Overloaded, match="priority 0 sheds at 80%"):
         _decide(router, "t1", priority=0)
@@ -117,32 +121,32 @@ def test_dedicated_pools_first_then_spill_to_shared() -> None:
         routing={"saturation": {"max_waiting": 2}},
     )
     fleet, router = make_router(settings)
-    decision = _decide(router, "t1")
+    decision = _decide(router, "t1", settings)
     assert decision.backend.pool_id == "mine" and decision.tier == "dedicated"
-    fleet.record_metrics("mine#0", waiting=5, running=1, kv_usage=0.1, now=0.0)
-    decision = _decide(router, "t1")
+    fleet.load.record_metrics("mine#0", waiting=5, running=1, kv_usage=0.1, now=0.0)
+    decision = _decide(router, "t1", settings)
     assert decision.backend.pool_id == "shared" and decision.tier == "shared"
 
 
 def test_stale_metrics_are_used_only_when_nothing_fresh_is_left() -> None:
     fleet, router = make_router(_settings(probes={"stale_after_s": 5}))
-    fleet.record_metrics("colossus#0", waiting=0, running=0, kv_usage=0.0, now=-10.0)  # stale
-    fleet.record_metrics("colossus#1", waiting=3, running=0, kv_usage=0.5, now=0.0)
-    fleet.drain("site", "dublin", 0.0)
-    fleet.drain("site", "leo", 0.0)
+    fleet.load.record_metrics("colossus#0", waiting=0, running=0, kv_usage=0.0, now=-10.0)  # stale
+    fleet.load.record_metrics("colossus#1", waiting=3, running=0, kv_usage=0.5, now=0.0)
+    fleet.health.drain("site", "dublin", 0.0)
+    fleet.health.drain("site", "leo", 0.0)
     for _ in range(20):
         assert _decide(router, "t1").backend.id == "colossus#1"
-    fleet.drain("backend", "colossus#1", 0.0)
+    fleet.health.drain("backend", "colossus#1", 0.0)
     assert _decide(router, "t1").backend.id == "colossus#0"
 
 
 def test_failover_excludes_tried_and_prefers_another_site() -> None:
     fleet, router = make_router(_settings(default="least_in_flight"))
-    fleet.drain("site", "leo", 0.0)
+    fleet.health.drain("site", "leo", 0.0)
     for _ in range(20):
         decision = _decide(router, "t1", exclude=frozenset({"colossus#0"}))
         assert decision.backend.site_id == "dublin"  # colossus#1 shares the failed site
-    fleet.drain("site", "dublin", 0.0)
+    fleet.health.drain("site", "dublin", 0.0)
     assert (
         _decide(router, "t1", exclude=frozenset({"colossus#0", "gone"})).backend.id == "colossus#1"
     )
@@ -152,7 +156,7 @@ def test_decision_headers_log_and_hook() -> None:
     seen: list[RouteDecision] = []
     settings = _settings(per_model={"m": "round_robin"})
     fleet, _ = make_router(settings)
-    router = Router(settings, fleet, on_decision=seen.append)
+    router = Router(fleet, on_decision=seen.append)
     decision = _decide(router, "t2")
     assert seen == [decision]
     assert decision.policy == "round_robin"
@@ -186,31 +190,3 @@ def test_each_configured_policy_routes() -> None:
             decision = _decide(router, "t2", affinity_key=f"k{n % 3}")
             assert decision.policy == name and decision.backend.owner != "spacex"
             fleet.begin(decision.backend.id, 10, 0.0)
-
-
-def test_kept_masks_follow_the_fleet_and_the_clock() -> None:
-    """Steps 3-5 kept between decisions are redone when a backend's metrics change, go stale
-    or (the clock going back) fresh again, and when a backend stops being routable."""
-    fleet, router = make_router(_settings())
-    fleet.record_metrics("colossus#0", waiting=100, running=1, kv_usage=0.1, now=0.0)
-
-    def open_at(now: float) -> int:
-        return router.decide(request("t1"), router.settings.tenant("t1"), now,
-                             random.Random(1)).open  # fmt: skip
-
-    everyone = open_at(0.0) + 1  # colossus#0 is saturated while its metrics are fresh
-    assert open_at(4.0) == everyone - 1
-    assert open_at(6.0) == everyone  # stale after 5 s: unknown, never saturated
-    assert open_at(4.0) == everyone - 1  # the clock went back: fresh again
-    fleet.record_metrics("colossus#0", waiting=0, running=1, kv_usage=0.1, now=4.0)
-    assert open_at(4.0) == everyone
-    fleet.drain("backend", "colossus#1", 4.0)
-    assert open_at(4.0) == everyone - 1
-    fleet.undrain("backend", "colossus#1", 4.0)
-    for backend in ("colossus#0", "colossus#1"):
-        fleet.record_metrics(backend, waiting=100, running=1, kv_usage=0.1, now=4.0)
-    assert open_at(4.0) == everyone - 2
-    fleet.record_metrics("colossus#0", waiting=100, running=1, kv_usage=0.1, now=6.0)  # again
-    assert open_at(8.0) == everyone - 2  # colossus#0, scraped at 6 s, is fresh until 11 s
-    assert open_at(9.5) == everyone - 1  # colossus#1, last scraped at 4 s, is stale
-    assert open_at(11.5) == everyone

@@ -17,6 +17,7 @@ from fleetgate.api.handler_support import endpoint, read_body, require_admin
 from fleetgate.api.json_body import parse_json_body
 from fleetgate.errors import InvalidRequest, NotFound
 from fleetgate.gateway.process import Gateway
+from fleetgate.routing.snapshot import fleet_snapshot
 
 ADMIN_BODY_LIMIT = 64 * 1024
 
@@ -82,15 +83,15 @@ async def revoke_key(request: Request, gw: Gateway, request_id: str) -> Response
 
 
 @endpoint("anthropic", "admin")
-async def fleet_state(request: Request, gw: Gateway, request_id: str) -> Response:
+async def fleet(request: Request, gw: Gateway, request_id: str) -> Response:
     """GET /admin/fleet: every backend's live state."""
     require_admin(request, gw)
-    return _json(gw.fleet.snapshot(gw.now()))
+    return _json(fleet_snapshot(gw.fleet, gw.now()))
 
 
 ROUTES = [
     Route("/admin/keys", list_keys, methods=["GET"]),
     Route("/admin/keys", create_key, methods=["POST"]),
     Route("/admin/keys/{key_id}", revoke_key, methods=["DELETE"]),
-    Route("/admin/fleet", fleet_state, methods=["GET"]),
+    Route("/admin/fleet", fleet, methods=["GET"]),
 ]

@@ -24,7 +24,7 @@ from fleetgate.api.handler_support import endpoint, require_admin
 from fleetgate.errors import InvalidRequest
 from fleetgate.gateway.process import Gateway
 from fleetgate.routing.availability import SCOPES
-from fleetgate.routing.fleet import DrainScope
+from fleetgate.routing.health import DrainScope
 
 DRAIN_SCOPES: tuple[DrainScope, ...] = ("backend", "pool", "site")
 
@@ -51,17 +51,17 @@ def drain_target(body: dict[str, Any]) -> tuple[DrainScope, str]:
 async def _set_drained(request: Request, gw: Gateway, *, drained: bool) -> Response:
     require_admin(request, gw)
     scope, target = drain_target(await admin_body(request))
-    fleet = gw.fleet
-    change = fleet.drain if drained else fleet.undrain
+    health = gw.fleet.health
+    change = health.drain if drained else health.undrain
     ids = change(scope, target, gw.now())
-    positions = [fleet.index[i] for i in ids]
-    in_flight = int(sum(fleet.in_flight[p] for p in positions))
+    positions = [gw.fleet.index.positions[i] for i in ids]
+    in_flight = int(sum(gw.fleet.load.in_flight[p] for p in positions))
     return _json(
         {
             "scope": scope,
             "id": target,
             "backends": ids,
-            "drained": [bool(fleet.drained[p]) for p in positions],
+            "drained": [bool(health.drained[p]) for p in positions],
             "in_flight": in_flight,
         }
     )
@@ -82,19 +82,19 @@ async def undrain(request: Request, gw: Gateway, request_id: str) -> Response:
 def _set_breaker(request: Request, gw: Gateway, *, tripped: bool) -> Response:
     require_admin(request, gw)
     backend_id = request.path_params["backend_id"]
-    fleet = gw.fleet
+    health = gw.fleet.health
     if tripped:
-        fleet.trip(backend_id, gw.now())
+        health.trip(backend_id, gw.now(), gw.rng)
     else:
-        fleet.reset_breaker(backend_id, gw.now())
-    position = fleet.index[backend_id]
-    breaker = fleet.breakers[position]
+        health.reset_breaker(backend_id, gw.now())
+    position = gw.fleet.index.positions[backend_id]
+    breaker = health.breakers[position]
     return _json(
         {
             "backend": backend_id,
             "breaker": breaker.state,
             "reason": breaker.last_reason,
-            "routable": bool(fleet.routable[position]),
+            "routable": bool(health.routable[position]),
         }
     )
 
@@ -121,12 +121,13 @@ async def availability(request: Request, gw: Gateway, request_id: str) -> Respon
             f"scope: expected one of {', '.join(SCOPES)}, got {scope!r}", param="scope"
         )
     now = gw.now()
-    settings = gw.fleet.availability.settings
+    tracker = gw.fleet.health.availability
+    settings = tracker.settings
     return _json(
         {
             "slo": settings.slo,
             "windows_s": list(settings.windows_s),
-            "availability": gw.fleet.availability.snapshot(now, scope),
+            "availability": tracker.snapshot(now, scope),
         }
     )
 

@@ -94,7 +94,12 @@ class Attempt:
         """End an attempt that never answered; `ok=None` releases it without a verdict."""
         gw, backend = self.gw, self.backend
         gw.fleet.finish(
-            backend.id, ok=bool(ok), tokens=self.tokens, now=gw.now(), record_outcome=ok is not None
+            backend.id,
+            ok=bool(ok),
+            tokens=self.tokens,
+            now=gw.now(),
+            rng=gw.rng,
+            record_outcome=ok is not None,
         )
         gw.fleet_runtime.queue.notify(self.call.model.id)
         gw.metrics.labelled(gw.metrics.backend_requests, backend.id, backend.site_id, outcome).inc()
@@ -104,7 +109,12 @@ class Attempt:
         """Drop an answer that lost the hedge race: close it, release its load without a verdict."""
         self.response.close()
         self.gw.fleet.finish(
-            self.backend.id, ok=True, tokens=self.tokens, now=self.gw.now(), record_outcome=False
+            self.backend.id,
+            ok=True,
+            tokens=self.tokens,
+            now=self.gw.now(),
+            rng=self.gw.rng,
+            record_outcome=False,
         )
 
     def fail(self, exc: BaseException) -> None:
@@ -137,12 +147,13 @@ class Attempt:
             ok=ok,
             tokens=self.tokens,
             now=gw.now(),
+            rng=gw.rng,
             itl_s=itl_s,
             record_outcome=judged,
         )
         gw.fleet_runtime.queue.notify(call.model.id)
         if judged:
-            gw.fleet.record_request(ok=ok, now=gw.now())
+            gw.fleet.health.record_request(ok=ok, now=gw.now())
         if ok and not call.stream:
             gw.fleet_runtime.hedges.observe(call.model.id, ended - self.sent_at)
         record = self.record

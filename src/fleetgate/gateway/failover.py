@@ -170,7 +170,7 @@ def _refused(gw: Gateway, call: Call, record: AccessRecord, exc: ApiError) -> No
     record.duration_s = time.monotonic() - call.started
     gw.fleet_runtime.access_log.write(record)
     if spec_for(exc).status >= 500:
-        gw.fleet.record_request(ok=False, now=gw.now())
+        gw.fleet.health.record_request(ok=False, now=gw.now())
 
 
 async def send(gw: Gateway, call: Call, decision: RouteDecision, record: AccessRecord) -> Attempt:

@@ -11,16 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 
 import httpx
 from prometheus_client import CollectorRegistry
 
 from fleetgate.gateway.access_log import AccessLog
+from fleetgate.gateway.health_probes import HealthChecker
 from fleetgate.gateway.hedge_stats import HedgeStats
 from fleetgate.gateway.queueing import WaitQueue
-from fleetgate.routing.fleet import FleetState
-from fleetgate.routing.metrics import FleetCollector
-from fleetgate.routing.probes import HealthChecker
+from fleetgate.gateway.routing_metrics import FleetCollector
+from fleetgate.routing.fleet import Fleet
 from fleetgate.types import Clock
 
 log = logging.getLogger("fleetgate.gateway")
@@ -29,9 +30,12 @@ log = logging.getLogger("fleetgate.gateway")
 class FleetRuntime:
     """Health checking, queueing, hedging and the access log of one gateway process."""
 
-    def __init__(self, fleet: FleetState, clock: Clock, registry: CollectorRegistry) -> None:
+    def __init__(
+        self, fleet: Fleet, clock: Clock, rng: random.Random, registry: CollectorRegistry
+    ) -> None:
         self.fleet = fleet
         self.clock = clock
+        self.rng = rng
         routing = fleet.routing
         self.queue = WaitQueue(routing.queue)
         self.hedges = HedgeStats(routing.hedging)
@@ -50,7 +54,7 @@ class FleetRuntime:
         self._http = httpx.AsyncClient(
             limits=httpx.Limits(max_connections=self.fleet.routing.probes.max_concurrency)
         )
-        self.checker = HealthChecker(self.fleet, self._http, self.clock)
+        self.checker = HealthChecker(self.fleet, self._http, self.clock, self.rng)
         self._task = asyncio.get_running_loop().create_task(self.checker.run(self._stop))
 
     async def stop(self) -> None:

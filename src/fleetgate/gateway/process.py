@@ -20,7 +20,7 @@ from fleetgate.gateway.fleet_runtime import FleetRuntime
 from fleetgate.gateway.metrics import GatewayMetrics
 from fleetgate.limits.limiter import Limiter
 from fleetgate.limits.store import store_from_uri
-from fleetgate.routing.fleet import FleetState
+from fleetgate.routing.fleet import Fleet
 from fleetgate.routing.router import Router
 from fleetgate.settings import Settings, TenantSettings
 from fleetgate.state.keys import KeyStore
@@ -42,10 +42,10 @@ class Gateway:
         *,
         keys: KeyStore,
         limiter: Limiter,
-        fleet: FleetState,
+        fleet: Fleet,
         router: Router,
         client: UpstreamClient,
-        rng: random.Random | None = None,
+        rng: random.Random,
     ) -> None:
         self.settings = settings
         self.keys = keys
@@ -56,8 +56,9 @@ class Gateway:
         self.metrics = GatewayMetrics()
         self.metrics.watch_limiter(limiter)
         self.clock = WallClock()
-        self.fleet_runtime = FleetRuntime(fleet, self.clock, self.metrics.registry)
-        self.rng = rng or random.Random()
+        self.rng = rng
+        """The process's one random generator: routing, retry backoff, breaker jitter."""
+        self.fleet_runtime = FleetRuntime(fleet, self.clock, rng, self.metrics.registry)
         self.tenants: dict[str, TenantSettings] = {t.id: t for t in settings.tenants}
         self.models = {m.id: m for m in settings.models}
         self.admin_key = os.environ.get(settings.server.admin_key_env) or None
@@ -72,7 +73,7 @@ class Gateway:
         path = state_path or settings.server.state_path
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fleet = FleetState.from_settings(settings)
+        fleet = Fleet.from_settings(settings)
         server = settings.server
         timeouts = Timeouts(
             connect=server.connect_timeout_s,
@@ -85,8 +86,9 @@ class Gateway:
             keys=KeyStore(path),
             limiter=Limiter(settings, store_from_uri(settings.limits.store), clock),
             fleet=fleet,
-            router=Router(settings, fleet),
+            router=Router(fleet),
             client=UpstreamClient(timeouts),
+            rng=random.Random(server.seed),
         )
 
     def now(self) -> float:

@@ -28,7 +28,7 @@ def share(value: float, digits: int = 1) -> str:
     return f"{percent:.{digits}f}%"
 
 
-def nines(value: float) -> str:
+def availability_percent(value: float) -> str:
     """An availability with enough digits to tell 99.99% from 99.999%."""
     if value >= 1.0:
         return "100%"

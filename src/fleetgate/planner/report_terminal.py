@@ -8,7 +8,15 @@ from collections.abc import Callable, Sequence
 from rich.console import Console
 from rich.table import Table
 
-from fleetgate.planner.formatting import change, compact, factor, format_value, nines, share, usd
+from fleetgate.planner.formatting import (
+    availability_percent,
+    change,
+    compact,
+    factor,
+    format_value,
+    share,
+    usd,
+)
 from fleetgate.planner.orbital import OrbitalDesign
 from fleetgate.planner.plan import PlanResult
 from fleetgate.planner.whatif import Comparison
@@ -154,14 +162,18 @@ def availability_table(result: PlanResult) -> Table:
     table.add_column("measure")
     table.add_column("value", justify="right")
     for site in result.capacity.sites:
-        table.add_row(f"site {site.site_id}", nines(site.availability))
-    table.add_row("at least one site up", nines(figures.any_site_up))
-    table.add_row("every site up", nines(figures.all_sites_up))
-    table.add_row("expected share of capacity up", nines(figures.expected_capacity_share))
+        table.add_row(f"site {site.site_id}", availability_percent(site.availability))
+    table.add_row("at least one site up", availability_percent(figures.any_site_up))
+    table.add_row("every site up", availability_percent(figures.all_sites_up))
+    table.add_row(
+        "expected share of capacity up", availability_percent(figures.expected_capacity_share)
+    )
     every_site = sum(site.usable_tokens_per_s for site in result.capacity.sites)
     expected = every_site * figures.expected_capacity_share
     table.add_row("expected usable tokens/s after availability", compact(expected))
-    table.add_row("capacity-weighted (vs peak need today)", nines(figures.capacity_weighted))
+    table.add_row(
+        "capacity-weighted (vs peak need today)", availability_percent(figures.capacity_weighted)
+    )
     table.add_row("probability limits must be throttled", share(figures.throttle_probability, 3))
     table.add_row("no site at all, minutes a year", f"{figures.downtime_minutes_per_year:,.1f}")
     return table

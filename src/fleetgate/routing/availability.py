@@ -29,8 +29,18 @@ class RollingRatio:
     newest bucket is kept as a time (`until`), so a record inside it is one comparison.
     """
 
-    __slots__ = ("_bucket_s", "_last", "_n", "_newest", "_ok", "_sum_ok", "_sum_total", "_total",
-                 "until", "window_s")  # fmt: skip
+    __slots__ = (
+        "_bucket_s",
+        "_last",
+        "_n",
+        "_newest",
+        "_ok",
+        "_sum_ok",
+        "_sum_total",
+        "_total",
+        "until",
+        "window_s",
+    )
 
     def __init__(self, window_s: float, buckets: int = 60) -> None:
         if window_s <= 0 or buckets <= 0:

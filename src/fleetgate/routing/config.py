@@ -1,4 +1,7 @@
-"""The `routing:` section of the fleet file: policies, health, saturation, priority and SLO knobs.
+"""Routing's own configuration types: the `routing:` section of the fleet file (policies, health,
+saturation, priority and SLO knobs), a tenant's `placement:` policy, and `RoutedTenant`, what
+routing reads of a tenant. `fleetgate.settings` composes them into the fleet file; routing never
+imports it.
 
 Every number here has a default a demanding operator would accept; validation errors name the key
 path through `fleetgate.settings` (e.g. ``routing.saturation.max_kv_usage: expected a share
@@ -8,13 +11,14 @@ between 0 and 1, got 1.5``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from pydantic import BeforeValidator, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from fleetgate.config_types import (
     Frozen,
+    Name,
     NonNegativeFloat,
     PositiveFloat,
     PositiveInt,
@@ -58,6 +62,34 @@ PolicyName = Annotated[str, BeforeValidator(_policy_name)]
 Share = Annotated[float, BeforeValidator(_share)]
 Factor = Annotated[float, BeforeValidator(_factor)]
 Slo = Annotated[float, BeforeValidator(_slo)]
+
+
+class PlacementSettings(Frozen):
+    """Where a tenant's traffic may go. Empty allow-lists allow everything."""
+
+    allow_providers: tuple[Name, ...] = ()
+    deny_providers: tuple[Name, ...] = ()
+    allow_owners: tuple[Name, ...] = ()
+    deny_owners: tuple[Name, ...] = ()
+    allow_jurisdictions: tuple[Name, ...] = ()
+    deny_jurisdictions: tuple[Name, ...] = ()
+    allow_orbital: bool = True
+    require_dedicated: bool = False
+
+
+class RoutedTenant(Protocol):
+    """What routing reads of a tenant (`fleetgate.settings.TenantSettings` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def plan(self) -> str | None: ...
+    @property
+    def tier(self) -> str | None: ...
+    @property
+    def priority(self) -> int | None: ...
+    @property
+    def placement(self) -> PlacementSettings: ...
 
 
 class BreakerSettings(Frozen):
@@ -201,10 +233,12 @@ __all__ = [
     "BreakerSettings",
     "HedgingSettings",
     "OutlierSettings",
+    "PlacementSettings",
     "PrioritySettings",
     "ProbeSettings",
     "QueueSettings",
     "RetrySettings",
+    "RoutedTenant",
     "RoutingSettings",
     "SaturationSettings",
 ]

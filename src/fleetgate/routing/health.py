@@ -1,138 +1,191 @@
-"""Backend health, the pure part: circuit breakers and passive outlier detection.
+"""The health of every backend: what changes with verdicts on it, not with each request's load.
 
-A `CircuitBreaker` is closed (traffic flows), open (no traffic until a jittered deadline) or
-half-open (a few trial requests decide). It opens on `consecutive_failures` in a row, or when the
-error rate over `error_rate_window_s` reaches `error_rate` with at least `min_requests` attempts.
-Each reopening doubles the open time up to `max_open_s`; the deadline is jittered with the
-`random.Random` passed in, so a fleet of breakers that opened together does not probe together.
+Owns, per backend position (see `fleetgate.routing.index`): its circuit breaker
+(`fleetgate.routing.breaker`), its active-probe verdict (with thresholds against flapping), its
+drain, the routable mask that combines the three, passive outlier ejection, and the availability
+windows every attempt and client request feed.
 
-`find_outliers` is Envoy-style success-rate ejection: a backend whose success ratio trails its
-peers' mean by more than `stdev_factor` standard deviations (and by at least `min_gap`) is ejected
-by tripping its breaker, never more than `max_ejected_share` of a group at once.
-The I/O side (active probes, metric scrapes) lives in `fleetgate.routing.probes`.
+`version` counts every change of the routable mask; `fleetgate.routing.route_cache` relies on it.
+Open breakers are kept in a deadline heap, so `refresh` is O(1) when none is due. Pure: every
+method takes `now`, and the ones that may open a breaker take the `random.Random` that jitters its
+deadline.
+
+Outlier ejection is Envoy-style success-rate ejection (`find_outliers`): a backend whose success
+ratio trails its peers' mean by more than `stdev_factor` standard deviations (and by at least
+`min_gap`) is ejected by tripping its breaker, never more than `max_ejected_share` of a group at
+once. The I/O side (active probes, metric scrapes) is the gateway's, in
+`fleetgate.gateway.health_probes`.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections.abc import Sequence
 from typing import Literal
 
-from fleetgate.routing.availability import RollingRatio
-from fleetgate.routing.config import BreakerSettings, OutlierSettings
+import numpy as np
 
-BreakerState = Literal["closed", "open", "half_open"]
+from fleetgate.errors import NotFound
+from fleetgate.routing.availability import AvailabilityTracker
+from fleetgate.routing.breaker import CircuitBreaker
+from fleetgate.routing.config import OutlierSettings, RoutingSettings
+from fleetgate.routing.index import FleetIndex, Mask
+
+DrainScope = Literal["backend", "pool", "site"]
 
 
-class CircuitBreaker:
-    """Closed / open / half-open state machine of one backend; every call takes `now`."""
+class FleetHealth:
+    """Breakers, probe verdicts, drains and the routable mask of every backend, and availability."""
 
-    __slots__ = (
-        "_consecutive",
-        "_reopen_at",
-        "_settings",
-        "_trials",
-        "_window",
-        "last_reason",
-        "opened_count",
-        "state",
-    )
+    def __init__(self, index: FleetIndex, routing: RoutingSettings) -> None:
+        self.index = index
+        self.routing = routing
+        count = len(index)
+        self.breakers = [CircuitBreaker(routing.breaker) for _ in range(count)]
+        self.drained: Mask = np.zeros(count, dtype=bool)
+        self.probe_ok: Mask = np.ones(count, dtype=bool)
+        self.routable: Mask = np.ones(count, dtype=bool)
+        """Not drained, probes passing and the breaker admitting requests."""
+        self.availability = AvailabilityTracker(routing.availability)
+        self.version = 0
+        """Counts changes of `routable`."""
+        self._probe_streak = [0] * count
+        self._deadlines: list[tuple[float, int]] = []  # (reopen_at, position) of open breakers
+        self._queued_deadline = [-math.inf] * count
 
-    def __init__(self, settings: BreakerSettings | None = None) -> None:
-        self._settings = settings or BreakerSettings()
-        self.state: BreakerState = "closed"
-        self.opened_count = 0
-        self.last_reason = ""
-        self._consecutive = 0
-        self._reopen_at = -math.inf
-        self._trials = 0
-        self._window = RollingRatio(self._settings.error_rate_window_s, 10)
+    # ------------------------------------------------------------------ attempts and requests
 
-    @property
-    def reopen_at(self) -> float:
-        """When an open breaker turns half-open (minus infinity when it is not open)."""
-        return self._reopen_at if self.state == "open" else -math.inf
+    def on_begin(self, i: int, now: float) -> None:
+        """A request was sent to backend `i` (in half-open, it takes a trial slot)."""
+        breaker = self.breakers[i]
+        if breaker.state != "closed":
+            breaker.on_begin(now)
+            self._update_routable(i, now)
 
-    def state_at(self, now: float) -> BreakerState:
-        """The state at `now`: an open breaker whose deadline passed becomes half-open."""
-        if self.state == "open" and now >= self._reopen_at:
-            self.state = "half_open"
-            self._trials = 0
-        return self.state
+    def on_finish(
+        self, i: int, *, ok: bool, now: float, rng: random.Random, record_outcome: bool = True
+    ) -> None:
+        """An attempt on backend `i` ended with the backend's verdict `ok`; with
+        `record_outcome=False` the backend is not judged (the client went away)."""
+        breaker = self.breakers[i]
+        if not record_outcome:
+            breaker.on_abandon(now)
+            self._update_routable(i, now)
+            return
+        backend = self.index.backends[i]
+        self.availability.record_attempt(
+            backend.id, backend.pool_id, backend.site_id, ok=ok, now=now
+        )
+        if breaker.record(ok, now, rng) or breaker.state != "closed":
+            self._update_routable(i, now)
 
-    def allows(self, now: float) -> bool:
-        """Whether a new request may go to this backend now."""
-        state = self.state_at(now)
-        if state == "closed":
-            return True
-        return state == "half_open" and self._trials < self._settings.half_open_probes
+    def record_request(self, *, ok: bool, now: float) -> None:
+        """A client request ended (after any failover): end-to-end availability."""
+        self.availability.record_request(ok=ok, now=now)
 
-    def on_begin(self, now: float) -> None:
-        """A request was sent; in half-open it takes one trial slot."""
-        if self.state_at(now) == "half_open":
-            self._trials += 1
+    # ------------------------------------------------------------------ probes and breakers
 
-    def on_abandon(self, now: float) -> None:
-        """A request ended without a verdict on the backend (the client went away)."""
-        if self.state_at(now) == "half_open" and self._trials > 0:
-            self._trials -= 1
+    def probe_result(self, backend_id: str, ok: bool, now: float) -> None:
+        """An active health probe answered (ok) or failed; thresholds avoid flapping."""
+        i = self.index.position(backend_id)
+        probes = self.routing.probes
+        streak = self._probe_streak[i]
+        streak = (max(streak, 0) + 1) if ok else (min(streak, 0) - 1)
+        self._probe_streak[i] = streak
+        if ok and streak >= probes.healthy_after:
+            self.probe_ok[i] = True
+        elif not ok and -streak >= probes.unhealthy_after:
+            self.probe_ok[i] = False
+        self._update_routable(i, now)
 
-    def record(self, ok: bool, now: float, rng: random.Random) -> bool:
-        """Count one outcome; returns True when the state changed."""
-        before = self.state if self.state != "open" else self.state_at(now)
-        if before == "half_open":
-            self._trials = max(self._trials - 1, 0)
-            if ok:
-                self._close()
-            else:
-                self._open(now, rng, "trial request failed while half-open")
-            return True
-        if before == "open":
-            return False
-        self._window.record(ok, now)
-        if ok:
-            self._consecutive = 0
-            return False
-        self._consecutive += 1
-        settings = self._settings
-        if self._consecutive >= settings.consecutive_failures:
-            self._open(now, rng, f"{self._consecutive} consecutive failures")
-            return True
-        good, total = self._window.counts(now)
-        if total >= settings.min_requests and (total - good) / total >= settings.error_rate:
-            self._open(now, rng, f"error rate {(total - good) / total:.0%} over {total} requests")
-            return True
-        return False
+    def _update_routable(self, i: int, now: float) -> None:
+        breaker = self.breakers[i]
+        routable = breaker.allows(now) and self.probe_ok[i] and not self.drained[i]
+        if routable != self.routable[i]:
+            self.routable[i] = routable
+            self.version += 1
+        if breaker.state == "open" and self._queued_deadline[i] != breaker.reopen_at:
+            self._queued_deadline[i] = breaker.reopen_at
+            heapq.heappush(self._deadlines, (breaker.reopen_at, i))
 
-    def trip(self, now: float, rng: random.Random, reason: str) -> None:
-        """Open now (outlier ejection, an operator's decision)."""
-        self.state_at(now)
-        self._open(now, rng, reason)
+    def refresh(self, now: float) -> None:
+        """Let open breakers whose deadline passed turn half-open: O(1) when none is due."""
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            _, i = heapq.heappop(deadlines)
+            if self.breakers[i].state == "open":
+                self._update_routable(i, now)
 
-    def reset(self) -> None:
-        """Close and forget history."""
-        self._close()
+    def trip(
+        self,
+        backend_id: str,
+        now: float,
+        rng: random.Random,
+        reason: str = "opened by an operator",
+    ) -> None:
+        """Open a backend's circuit now; it probes back like any open breaker."""
+        i = self.index.position(backend_id)
+        self.breakers[i].trip(now, rng, reason)
+        self._update_routable(i, now)
 
-    def _open(self, now: float, rng: random.Random, reason: str) -> None:
-        settings = self._settings
-        self.opened_count += 1
-        base = min(settings.open_s * 2 ** (self.opened_count - 1), settings.max_open_s)
-        spread = settings.jitter * (2.0 * rng.random() - 1.0)
-        self._reopen_at = now + base * (1.0 + spread)
-        self.state = "open"
-        self.last_reason = reason
-        self._consecutive = 0
-        self._trials = 0
-        self._window = RollingRatio(settings.error_rate_window_s, 10)
+    def reset_breaker(self, backend_id: str, now: float) -> None:
+        """Close a backend's circuit now and forget its failures."""
+        i = self.index.position(backend_id)
+        self.breakers[i].reset()
+        self._update_routable(i, now)
 
-    def _close(self) -> None:
-        self.state = "closed"
-        self.opened_count = 0
-        self._consecutive = 0
-        self._trials = 0
-        self._reopen_at = -math.inf
-        self._window = RollingRatio(self._settings.error_rate_window_s, 10)
+    def detect_outliers(self, now: float, rng: random.Random) -> list[str]:
+        """Eject backends whose success ratio trails their model's peers; returns their ids."""
+        ejected: list[str] = []
+        backends = self.index.backends
+        window = self.routing.availability.windows_s[0]
+        reports = {
+            r.id: (r.successes, r.attempts)
+            for r in self.availability.report(now, "backend")
+            if r.window_s == window
+        }
+        for group in self.index.by_model.values():
+            members = group.indices.tolist()
+            counts = [reports.get(backends[i].id, (0, 0)) for i in members]
+            already = sum(1 for i in members if self.breakers[i].state_at(now) != "closed")
+            for position in find_outliers(counts, already, self.routing.outliers):
+                i = members[position]
+                ok, total = counts[position]
+                self.breakers[i].trip(now, rng, f"outlier: success ratio {ok / total:.3f}")
+                self._update_routable(i, now)
+                ejected.append(backends[i].id)
+        return ejected
+
+    # ------------------------------------------------------------------ drains
+
+    def drain(self, scope: DrainScope, target_id: str, now: float) -> list[str]:
+        """Stop routing new requests to a backend, pool or site; in-flight ones finish."""
+        return self._set_drained(scope, target_id, True, now)
+
+    def undrain(self, scope: DrainScope, target_id: str, now: float) -> list[str]:
+        """Route to a drained backend, pool or site again."""
+        return self._set_drained(scope, target_id, False, now)
+
+    def _members(self, scope: DrainScope, target_id: str) -> list[int]:
+        if scope == "backend":
+            return [self.index.position(target_id)]
+        attribute = "pool_id" if scope == "pool" else "site_id"
+        backends = self.index.backends
+        members = [i for i, b in enumerate(backends) if getattr(b, attribute) == target_id]
+        if not members:
+            raise NotFound(f"no {scope} {target_id!r} in this fleet")
+        return members
+
+    def _set_drained(self, scope: DrainScope, target_id: str, value: bool, now: float) -> list[str]:
+        if scope not in ("backend", "pool", "site"):
+            raise NotFound(f"cannot drain a {scope!r}: expected backend, pool or site")
+        members = self._members(scope, target_id)
+        for i in members:
+            self.drained[i] = value
+            self._update_routable(i, now)
+        return [self.index.backends[i].id for i in members]
 
 
 def find_outliers(

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from fleetgate.routing.backends import Backend, Candidates
-from fleetgate.settings import PlacementSettings
+from fleetgate.routing.config import PlacementSettings
+from fleetgate.routing.index import Backend, Candidates
 
 OPEN_POLICY = PlacementSettings()
 """The policy of a request without a tenant: everything except dedicated pools."""

@@ -30,10 +30,10 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from fleetgate.routing.backends import Backend, IndexArray
 from fleetgate.routing.config import RoutingSettings
-from fleetgate.routing.fleet_view import FleetView, FloatArray
 from fleetgate.routing.hashing import rendezvous_scores, stable_hash
+from fleetgate.routing.index import Backend, FloatArray, IndexArray
+from fleetgate.routing.view import FleetView
 
 FEW_CANDIDATES = 16
 """Up to this many candidates, the lowest score is found without numpy (same answer)."""
@@ -59,7 +59,7 @@ class RouteRequest(NamedTuple):
         return max(self.input_tokens, 0) + max(self.max_output_tokens, 0)
 
 
-class Policy(Protocol):
+class RoutingPolicy(Protocol):
     """The one shape of every routing policy."""
 
     def __call__(
@@ -76,7 +76,7 @@ Score = Callable[[IndexArray, RouteRequest, FleetView, float], FloatArray]
 """Per-candidate cost from (fleet positions, request, view, now); the lowest cost wins."""
 
 
-def lowest_score(score: Score) -> Policy:
+def lowest_score(score: Score) -> RoutingPolicy:
     """The policy that picks the candidate with the lowest `score` (ties broken with `rng`);
     it keeps the scoring function's name and docstring."""
 
@@ -195,7 +195,7 @@ class Affinity:
     of capacity (bounded-load hashing): a hot key spills to its next home, not anywhere.
     """
 
-    fallback: Policy
+    fallback: RoutingPolicy
     load_factor: float = 1.25
 
     def __call__(
@@ -220,7 +220,7 @@ class Affinity:
         return candidates[int(np.argmax(np.where(under_cap, scores, -1.0)))]
 
 
-POLICIES: Mapping[str, Policy] = MappingProxyType(
+POLICIES: Mapping[str, RoutingPolicy] = MappingProxyType(
     {
         "least_in_flight": least_in_flight,
         "least_outstanding_tokens": least_outstanding_tokens,
@@ -233,7 +233,7 @@ POLICIES: Mapping[str, Policy] = MappingProxyType(
 """Every policy by name; `affinity` here wraps least_outstanding_tokens (see `build_policy`)."""
 
 
-def build_policy(name: str, routing: RoutingSettings) -> Policy:
+def build_policy(name: str, routing: RoutingSettings) -> RoutingPolicy:
     """The policy called `name`, with `affinity` configured from `routing`."""
     if name == "affinity":
         return Affinity(POLICIES[routing.affinity_fallback], routing.affinity_load_factor)

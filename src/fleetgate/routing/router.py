@@ -11,11 +11,10 @@ One decision, in order (each step a vector mask over the model's backends):
      metrics went stale only when no fresh one is left; soft site avoidance for failover
   6. the model's policy ranks what is left.
 Placement is computed once per (tenant, model) and cached; the rest costs microseconds.
-Steps 3-5 depend only on what `FleetState.version` watches (routable, saturation at each
-configured share) and on which metric stamps are fresh, so for requests without failover
-exclusions their outcome is kept per (placement, share) while the version and the fresh/stale
-split of the stamps stay the same (not with a per-replica in-flight cap: that makes saturation
-depend on every request).
+For requests without failover exclusions, steps 3-5 are kept per (placement, share) in a
+`RouteCache` while the masks they read are unchanged (its key and invariant are written down in
+`fleetgate.routing.route_cache`). The router reads the `routing` section its `Fleet` was built
+with, and a tenant through `RoutedTenant` (`fleetgate.settings.RoutedTenant` is one).
 """
 
 from __future__ import annotations
@@ -29,12 +28,13 @@ from typing import Any
 import numpy as np
 
 from fleetgate.errors import NoAllowedPool, NotFound, Overloaded
-from fleetgate.routing.backends import Backend, Candidates, IndexArray, Mask
-from fleetgate.routing.fleet import FleetState
+from fleetgate.routing.config import PlacementSettings, RoutedTenant
+from fleetgate.routing.fleet import Fleet
+from fleetgate.routing.index import Backend, Candidates, IndexArray, Mask
 from fleetgate.routing.placement import OPEN_POLICY, describe, place, refusal_summary
-from fleetgate.routing.policies import Policy, RouteRequest, build_policy
+from fleetgate.routing.policies import RouteRequest, RoutingPolicy, build_policy
 from fleetgate.routing.retry import RetryBudget
-from fleetgate.settings import PlacementSettings, Settings, TenantSettings
+from fleetgate.routing.route_cache import MaskStamp, RouteCache, Shortlist, freshness_bounds
 
 PLACEMENT_CACHE_LIMIT = 10_000
 
@@ -68,32 +68,22 @@ class RouteDecision:
         """A flat record for the access log."""
         b = self.backend
         return {
-            "backend": b.id, "pool": b.pool_id, "site": b.site_id, "provider": b.provider,
-            "owner": b.owner, "jurisdiction": b.jurisdiction, "policy": self.policy,
-            "tenant": self.tenant_id, "model": self.model_id, "priority": self.priority,
-            "tier": self.tier, "serving": self.serving, "allowed": self.allowed,
-            "routable": self.routable, "open": self.open,
-        }  # fmt: skip
-
-
-@dataclass(slots=True)
-class _Open:
-    """Steps 3-5 of one decision: what the policy ranks, and the counts the decision reports.
-
-    Valid at fleet `version` while ``stale_below < now - stale_after_s <= fresh_from``: no
-    metric stamp of the candidates crosses the freshness horizon in between. `fresh_from` is
-    the oldest stamp of the candidates that were fresh (`fresh`, fleet positions); their
-    stamps only move forward at the same version, so it is raised when the horizon reaches it.
-    """
-
-    candidates: Candidates
-    tier: str
-    routable: int
-    open: int
-    version: int
-    stale_below: float
-    fresh_from: float
-    fresh: IndexArray
+            "backend": b.id,
+            "pool": b.pool_id,
+            "site": b.site_id,
+            "provider": b.provider,
+            "owner": b.owner,
+            "jurisdiction": b.jurisdiction,
+            "policy": self.policy,
+            "tenant": self.tenant_id,
+            "model": self.model_id,
+            "priority": self.priority,
+            "tier": self.tier,
+            "serving": self.serving,
+            "allowed": self.allowed,
+            "routable": self.routable,
+            "open": self.open,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,26 +93,22 @@ class _Placed:
     dedicated: Mask
     has_dedicated: bool
     serving: int
-    kept: dict[float, _Open] = field(default_factory=dict)
-    """`_Open` per saturation share, for requests without exclusions."""
+    kept: RouteCache = field(default_factory=RouteCache)
+    """Steps 3-5 per saturation share, for requests without exclusions."""
 
 
 class Router:
-    """Chooses a backend for each request; state lives in the `FleetState` it is given."""
+    """Chooses a backend for each request; state lives in the `Fleet` it is given."""
 
     def __init__(
-        self,
-        settings: Settings,
-        fleet: FleetState,
-        on_decision: Callable[[RouteDecision], None] | None = None,
+        self, fleet: Fleet, on_decision: Callable[[RouteDecision], None] | None = None
     ) -> None:
-        self.settings = settings
-        self.routing = settings.routing
+        self.routing = fleet.routing
         self.fleet = fleet
         self.on_decision = on_decision
-        self._policy_names = {m: self.routing.policy_for(m) for m in fleet.model_ids()}
+        self._policy_names = {m: self.routing.policy_for(m) for m in fleet.index.model_ids()}
         names = {self.routing.default, *self._policy_names.values()}
-        self._policies: dict[str, Policy] = {n: build_policy(n, self.routing) for n in names}
+        self._policies: dict[str, RoutingPolicy] = {n: build_policy(n, self.routing) for n in names}
         self._placed: dict[tuple[str | None, str], _Placed] = {}
         self.retry_budget = RetryBudget(self.routing.retry)
         self._shares = dict(self.routing.priority.saturation_share)
@@ -140,7 +126,7 @@ class Router:
         """Jittered exponential backoff before retry number `attempt`."""
         return self.retry_budget.backoff_s(attempt, rng)
 
-    def priority_for(self, tenant: TenantSettings | None) -> int:
+    def priority_for(self, tenant: RoutedTenant | None) -> int:
         """The tenant's priority class: its own, else its plan's or tier's, else the default."""
         classes = self.routing.priority
         if tenant is None:
@@ -156,7 +142,7 @@ class Router:
     def choose(
         self,
         request: RouteRequest,
-        tenant: TenantSettings | None,
+        tenant: RoutedTenant | None,
         now: float,
         rng: random.Random,
         exclude: frozenset[str] = frozenset(),
@@ -170,7 +156,7 @@ class Router:
     def decide(
         self,
         request: RouteRequest,
-        tenant: TenantSettings | None,
+        tenant: RoutedTenant | None,
         now: float,
         rng: random.Random,
         exclude: frozenset[str] = frozenset(),
@@ -184,14 +170,21 @@ class Router:
         `first_attempt` says whether the decision counts as a client request's first attempt for
         the retry budget (default: when `exclude` is empty; a queued request asking again is not).
         """
-        chosen, name, tenant_id, placed, opened = self._choose(
+        chosen, name, tenant_id, placed, shortlist = self._choose(
             request, tenant, now, rng, exclude, avoid_sites, first_attempt
         )
         decision = RouteDecision(
-            backend=chosen, policy=name, tenant_id=tenant_id, model_id=request.model_id,
-            priority=request.priority, tier=opened.tier, serving=placed.serving,
-            allowed=len(placed.candidates), routable=opened.routable, open=opened.open,
-        )  # fmt: skip
+            backend=chosen,
+            policy=name,
+            tenant_id=tenant_id,
+            model_id=request.model_id,
+            priority=request.priority,
+            tier=shortlist.tier,
+            serving=placed.serving,
+            allowed=len(placed.candidates),
+            routable=shortlist.routable,
+            open=shortlist.open,
+        )
         if self.on_decision is not None:
             self.on_decision(decision)
         return decision
@@ -199,13 +192,13 @@ class Router:
     def _choose(
         self,
         request: RouteRequest,
-        tenant: TenantSettings | None,
+        tenant: RoutedTenant | None,
         now: float,
         rng: random.Random,
         exclude: frozenset[str],
         avoid_sites: frozenset[str],
         first_attempt: bool | None,
-    ) -> tuple[Backend, str, str | None, _Placed, _Open]:
+    ) -> tuple[Backend, str, str | None, _Placed, Shortlist]:
         """Steps 1-6: (backend, policy name, tenant id, placement, steps 3-5)."""
         fleet = self.fleet
         fleet.refresh(now)
@@ -214,45 +207,21 @@ class Router:
         tenant_id = tenant.id if tenant is not None else request.tenant_id
         placed = self._placement(tenant, tenant_id, request.model_id)
         share = self._shares.get(request.priority, 1.0)
-        routing = fleet.routing  # what `FleetState.load_masks` reads
-        if (
-            exclude
-            or avoid_sites
-            or routing.saturation.max_in_flight_per_replica is not None
-            or share not in fleet.saturation_shares
-        ):
-            opened = self._open(placed, tenant_id, request, share, now, exclude, avoid_sites)
-        else:
-            opened = self._kept(placed, tenant_id, request, share, now)
+        keepable = not (exclude or avoid_sites) and share in fleet.load.saturation_shares
+        shortlist = placed.kept.get(share, fleet, now) if keepable else None
+        if shortlist is None:
+            shortlist = self._shortlist(
+                placed, tenant_id, request, share, now, exclude, avoid_sites
+            )
+            if keepable:
+                placed.kept.keep(share, shortlist)
         name = self._policy_names.get(request.model_id, self.routing.default)
-        chosen = self._policies[name](opened.candidates, request, fleet, rng, now)
+        chosen = self._policies[name](shortlist.candidates, request, fleet.view, rng, now)
         if chosen is None:  # a policy returns None only for no candidates; they are non-empty
             raise self._overloaded(placed.candidates.indices, request, share, now)
-        return chosen, name, tenant_id, placed, opened
+        return chosen, name, tenant_id, placed, shortlist
 
-    def _kept(
-        self,
-        placed: _Placed,
-        tenant_id: str | None,
-        request: RouteRequest,
-        share: float,
-        now: float,
-    ) -> _Open:
-        """Steps 3-5 as kept for `share`, redone when the fleet or the clock changed them."""
-        fleet = self.fleet
-        kept = placed.kept.get(share)
-        if kept is not None and kept.version == fleet.version:
-            horizon = now - fleet.routing.probes.stale_after_s
-            if kept.stale_below < horizon:
-                if horizon > kept.fresh_from:  # fresh candidates may have newer stamps now
-                    kept.fresh_from = float(fleet.metrics_at[kept.fresh].min())
-                if horizon <= kept.fresh_from:
-                    return kept
-        opened = self._open(placed, tenant_id, request, share, now, frozenset(), frozenset())
-        placed.kept[share] = opened
-        return opened
-
-    def _open(
+    def _shortlist(
         self,
         placed: _Placed,
         tenant_id: str | None,
@@ -261,46 +230,54 @@ class Router:
         now: float,
         exclude: frozenset[str],
         avoid_sites: frozenset[str],
-    ) -> _Open:
+    ) -> Shortlist:
         """Steps 3-5 (routable, not saturated, spillover); raises when nothing is left."""
         fleet = self.fleet
-        version = fleet.version
+        stamp = MaskStamp.of(fleet)
+        index = fleet.index
         idx = placed.candidates.indices
-        usable = fleet.routable[idx]
+        usable = fleet.health.routable[idx]
         if exclude:
-            tried = [fleet.index[b] for b in exclude if b in fleet.index]
-            excluded = np.zeros(len(fleet.backends), dtype=bool)
+            positions = index.positions
+            tried = [positions[b] for b in exclude if b in positions]
+            excluded = np.zeros(len(index), dtype=bool)
             excluded[tried] = True
             usable = usable & ~excluded[idx]
-            avoid_sites = avoid_sites | {fleet.backends[i].site_id for i in tried}
+            avoid_sites = avoid_sites | {index.backends[i].site_id for i in tried}
         routable = int(np.count_nonzero(usable))
         if not routable:
             raise NoAllowedPool(self._unhealthy(placed, tenant_id, request.model_id, exclude))
-        saturated, stale = fleet.load_masks(idx, now, share)
+        saturated, stale = fleet.load.load_masks(idx, now, share)
         open_ = usable & ~saturated
         open_count = int(np.count_nonzero(open_))
         if not open_count:
             raise self._overloaded(idx[usable], request, share, now)
         mask, tier = self._spillover(placed, idx, open_, stale, avoid_sites)
-        stamps = fleet.metrics_at[idx]
-        fresh = stamps >= now - fleet.routing.probes.stale_after_s
-        return _Open(
-            placed.candidates.subset(mask), tier, routable, open_count, version,
-            float(stamps[~fresh].max()) if len(stamps) > np.count_nonzero(fresh) else -math.inf,
-            float(stamps[fresh].min()) if np.count_nonzero(fresh) else math.inf, idx[fresh],
-        )  # fmt: skip
+        metrics_at = fleet.load.metrics_at[idx]
+        fresh = metrics_at >= now - self.routing.probes.stale_after_s
+        stale_below, fresh_from = freshness_bounds(metrics_at, fresh)
+        return Shortlist(
+            candidates=placed.candidates.subset(mask),
+            tier=tier,
+            routable=routable,
+            open=open_count,
+            stamp=stamp,
+            stale_below=stale_below,
+            fresh_from=fresh_from,
+            fresh=idx[fresh],
+        )
 
     # ------------------------------------------------------------------ steps
 
     def _placement(
-        self, tenant: TenantSettings | None, tenant_id: str | None, model_id: str
+        self, tenant: RoutedTenant | None, tenant_id: str | None, model_id: str
     ) -> _Placed:
         policy = tenant.placement if tenant is not None else OPEN_POLICY
         key = (tenant_id, model_id)
         cached = self._placed.get(key)
         if cached is not None and (cached.policy is policy or cached.policy == policy):
             return cached
-        serving = self.fleet.backends_for_model(model_id)
+        serving = self.fleet.index.backends_for_model(model_id)
         if not serving:
             raise NotFound(f"no backend serves model {model_id!r}")
         allowed = place(policy, serving, tenant_id)
@@ -342,10 +319,11 @@ class Router:
             if np.count_nonzero(known):
                 mask = known
         if avoid_sites:
-            codes = [self.fleet.site_codes[s] for s in avoid_sites if s in self.fleet.site_codes]
-            avoided = np.zeros(len(self.fleet.site_codes), dtype=bool)
+            index = self.fleet.index
+            codes = [index.site_codes[s] for s in avoid_sites if s in index.site_codes]
+            avoided = np.zeros(len(index.site_codes), dtype=bool)
             avoided[codes] = True
-            elsewhere = mask & ~avoided[self.fleet.site_of[idx]]
+            elsewhere = mask & ~avoided[index.site_of[idx]]
             if np.count_nonzero(elsewhere):
                 mask = elsewhere
         return mask, tier
@@ -353,16 +331,16 @@ class Router:
     def _unhealthy(
         self, placed: _Placed, tenant_id: str | None, model_id: str, exclude: frozenset[str]
     ) -> str:
-        fleet = self.fleet
+        health = self.fleet.health
         reasons: dict[str, int] = {}
         for i in placed.candidates.indices.tolist():
-            backend = fleet.backends[i]
-            if fleet.drained[i]:
+            backend = self.fleet.index.backends[i]
+            if health.drained[i]:
                 why = "drained"
-            elif not fleet.probe_ok[i]:
+            elif not health.probe_ok[i]:
                 why = "failing health probes"
-            elif fleet.breakers[i].state != "closed":
-                why = f"circuit {fleet.breakers[i].state.replace('_', '-')}"
+            elif health.breakers[i].state != "closed":
+                why = f"circuit {health.breakers[i].state.replace('_', '-')}"
             elif backend.id in exclude:
                 why = "already tried by this request"
             else:
@@ -379,7 +357,7 @@ class Router:
         self, idx: IndexArray, request: RouteRequest, share: float, now: float
     ) -> Overloaded:
         limits = self.routing.saturation
-        ttft, _ = self.fleet.latency_estimates(idx, now)
+        ttft, _ = self.fleet.load.latency_estimates(idx, now)
         wait = float(ttft.min()) if len(ttft) else limits.retry_after_s
         seconds = math.ceil(min(max(wait, limits.retry_after_s), limits.max_retry_after_s))
         shed = f" (priority {request.priority} sheds at {share:.0%} of them)" if share < 1 else ""

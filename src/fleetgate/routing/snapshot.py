@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from fleetgate.routing.fleet import FleetState
+    from fleetgate.routing.fleet import Fleet
 
 
 def _finite(value: float) -> float | None:
@@ -17,35 +17,53 @@ def _finite(value: float) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _drain(fleet: FleetState, i: int) -> str:
-    if not fleet.drained[i]:
+def _drain(fleet: Fleet, i: int) -> str:
+    if not fleet.health.drained[i]:
         return "none"
-    return "draining" if fleet.in_flight[i] > 0 else "drained"
+    return "draining" if fleet.load.in_flight[i] > 0 else "drained"
 
 
-def fleet_snapshot(fleet: FleetState, now: float) -> dict[str, Any]:
-    """Every backend's live state and every availability window at `now`.
+def _row(fleet: Fleet, i: int, fresh: bool, now: float) -> dict[str, Any]:
+    b = fleet.index.backends[i]
+    load, health = fleet.load, fleet.health
+    breaker = health.breakers[i]
+    metrics = {
+        "waiting": float(load.waiting[i]),
+        "running": float(load.running[i]),
+        "kv_usage": float(load.kv_usage[i]),
+        "fresh": fresh,
+        "age_s": _finite(now - load.metrics_at[i]),
+    }
+    return {
+        "id": b.id,
+        "url": b.url,
+        "model": b.model_id,
+        "pool": b.pool_id,
+        "site": b.site_id,
+        "in_flight": int(load.in_flight[i]),
+        "outstanding_tokens": int(load.outstanding_tokens[i]),
+        "ttft_ewma_s": _finite(load.ttft_s[i]),
+        "itl_ewma_s": _finite(load.itl_s[i]),
+        "metrics": metrics,
+        "breaker": {
+            "state": breaker.state,
+            "reason": breaker.last_reason,
+            "reopen_at": _finite(breaker.reopen_at),
+        },
+        "probe_ok": bool(health.probe_ok[i]),
+        "drain": _drain(fleet, i),
+        "routable": bool(health.routable[i]),
+    }
+
+
+def fleet_snapshot(fleet: Fleet, now: float) -> dict[str, Any]:
+    """Every backend's live state and every availability window at `now` (the fleet is
+    refreshed to `now` first).
 
     A drained backend reads "draining" while requests are still in flight on it, "drained" once
     none is: that is when an operator may take it down.
     """
-    fresh = fleet.metrics_fresh(np.arange(len(fleet.backends), dtype=np.int64), now)
-    rows = []
-    for i, b in enumerate(fleet.backends):
-        breaker = fleet.breakers[i]
-        rows.append({
-            "id": b.id, "url": b.url, "model": b.model_id, "pool": b.pool_id,
-            "site": b.site_id, "in_flight": int(fleet.in_flight[i]),
-            "outstanding_tokens": int(fleet.outstanding_tokens[i]),
-            "ttft_ewma_s": _finite(fleet.ttft_s[i]), "itl_ewma_s": _finite(fleet.itl_s[i]),
-            "metrics": {
-                "waiting": float(fleet.waiting[i]), "running": float(fleet.running[i]),
-                "kv_usage": float(fleet.kv_usage[i]), "fresh": bool(fresh[i]),
-                "age_s": _finite(now - fleet.metrics_at[i]),
-            },
-            "breaker": {"state": breaker.state, "reason": breaker.last_reason,
-                        "reopen_at": _finite(breaker.reopen_at)},
-            "probe_ok": bool(fleet.probe_ok[i]), "drain": _drain(fleet, i),
-            "routable": bool(fleet.routable[i]),
-        })  # fmt: skip
-    return {"now": now, "backends": rows, "availability": fleet.availability.snapshot(now)}
+    fleet.refresh(now)
+    fresh = fleet.load.metrics_fresh(np.arange(len(fleet.index), dtype=np.int64), now).tolist()
+    rows = [_row(fleet, i, fresh[i], now) for i in range(len(fleet.index))]
+    return {"now": now, "backends": rows, "availability": fleet.health.availability.snapshot(now)}

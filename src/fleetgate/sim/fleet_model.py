@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from fleetgate.errors import ConfigurationError
 from fleetgate.perfmodel import RooflineStepTimer, get_gpu
-from fleetgate.routing.backends import Backend
+from fleetgate.routing.index import Backend
 from fleetgate.settings import BackendSettings, Settings, SiteSettings
 from fleetgate.sim.batch_replica import BatchTiming, JobSink
 from fleetgate.sim.fault_schedule import FaultChange, SiteCondition

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 
-from fleetgate.routing.backends import Backend
+from fleetgate.routing.index import Backend
 from fleetgate.sim.batch_replica import IDLE, BatchTiming, Counters, Job, JobSink, Replica
 from fleetgate.sim.loop import EventLoop
 

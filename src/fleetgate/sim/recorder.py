@@ -222,7 +222,7 @@ class Recorder:
                 site_id: sim.engines.site_report(site_id, now, elapsed)
                 for site_id in sim.engines.sites
             },
-            "availability": sim.fleet.availability.snapshot(now),
+            "availability": sim.fleet.health.availability.snapshot(now),
             "fault_log": self.fault_log,
             "series": self.series,
         }

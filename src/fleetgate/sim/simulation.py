@@ -2,7 +2,7 @@
 
 Owns the walk of each simulated request, mirroring the gateway's (DESIGN.md "The walk of one
 request"): admit (`LimitsGate`, the limits core) -> route (`Router.decide` over the real
-`FleetState`, placement, breakers, saturation and policies included) -> network -> engine
+`Fleet`, placement, breakers, saturation and policies included) -> network -> engine
 (`ReplicaGroup`) -> first token -> end -> settle. Failures before the first token fail over
 within the router's retry budget; 429s and 529s that say so are retried by the client after
 `retry-after`, like the SDKs. Engine metrics are scraped and probes answered every scrape
@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from fleetgate.errors import NoAllowedPool, NotFound, Overloaded
 from fleetgate.limits.policy import Demand
-from fleetgate.routing.fleet import FleetState
+from fleetgate.routing.fleet import Fleet
 from fleetgate.routing.placement import place
 from fleetgate.routing.router import Router
 from fleetgate.sim.batch_replica import Job
@@ -52,12 +52,12 @@ class Simulation:
         self.start = scenario.start
         self.loop = EventLoop(self.start)
         self.rng = random.Random(f"{scenario.seed}:routing")
-        self.fleet = FleetState.from_settings(
-            self.settings, random.Random(f"{scenario.seed}:fleet")
-        )
-        self.router = Router(self.settings, self.fleet)
+        self.breaker_rng = random.Random(f"{scenario.seed}:fleet")
+        """Jitters the breakers that verdicts and outlier ejection open."""
+        self.fleet = Fleet.from_settings(self.settings)
+        self.router = Router(self.fleet)
         self.gate = LimitsGate(self.settings, scenario.multipliers)
-        self.engines = SimFleet(self.settings, self.fleet.backends, scenario, self.loop, self)
+        self.engines = SimFleet(self.settings, self.fleet.index.backends, scenario, self.loop, self)
         self.recorder = Recorder(scenario, self.start)
         self.sources = Sources(loaded, self.settings, self.gate)
         self.faults_rng = random.Random(f"{scenario.seed}:faults:errors")
@@ -172,7 +172,7 @@ class Simulation:
         if isinstance(exc, NoAllowedPool) and not self._placeable(request):
             self.recorder.unplaceable(request)
         else:
-            self.fleet.record_request(ok=False, now=now)
+            self.fleet.health.record_request(ok=False, now=now)
             self.recorder.overloaded(request)
         self.sources.call_done(request, now)
 
@@ -183,7 +183,7 @@ class Simulation:
         key = (tenant.id, request.call.model_id)
         known = self._placement.get(key)
         if known is None:
-            serving = self.fleet.backends_for_model(request.call.model_id)
+            serving = self.fleet.index.backends_for_model(request.call.model_id)
             known = self._placement[key] = len(place(tenant.placement, serving, tenant.id)) > 0
         return known
 
@@ -211,6 +211,7 @@ class Simulation:
                 ok=True,
                 tokens=attempt.request.tokens,
                 now=now,
+                rng=self.breaker_rng,
                 record_outcome=False,
             )
             self._invalid(attempt.request)
@@ -240,8 +241,10 @@ class Simulation:
         itl = (at - (at if first is None else first)) / (output - 1) if output > 1 else None
         fleet = self.fleet
         backend_id = attempt.backend_id
-        fleet.finish(backend_id, ok=True, tokens=request.tokens, now=at, itl_s=itl)
-        fleet.record_request(ok=True, now=at)
+        fleet.finish(
+            backend_id, ok=True, tokens=request.tokens, now=at, rng=self.breaker_rng, itl_s=itl
+        )
+        fleet.health.record_request(ok=True, now=at)
         hit = attempt.cache_hit
         self.gate.settle(request.ticket, call.prompt_tokens - hit, output, hit, at)
         self.recorder.completed(request, attempt, at, itl)
@@ -260,7 +263,9 @@ class Simulation:
         attempt, produced = failure
         now = self.loop.now
         request = attempt.request
-        self.fleet.finish(attempt.backend_id, ok=False, tokens=request.tokens, now=now)
+        self.fleet.finish(
+            attempt.backend_id, ok=False, tokens=request.tokens, now=now, rng=self.breaker_rng
+        )
         request.attempts += 1
         before_first_byte = attempt.first_token_at is None
         router = self.router
@@ -279,7 +284,7 @@ class Simulation:
         self._route(request)
 
     def _failed(self, request: ClientRequest, now: float, site: str | None = None) -> None:
-        self.fleet.record_request(ok=False, now=now)
+        self.fleet.health.record_request(ok=False, now=now)
         self.recorder.failed(request, site)
         self.sources.call_done(request, now)
 
@@ -290,11 +295,11 @@ class Simulation:
         fleet = self.fleet
         for backend_id, group in self.engines.groups.items():
             waiting, running, kv = group.metrics()
-            fleet.record_metrics(backend_id, waiting, running, kv, now)
-            fleet.probe_result(backend_id, not group.site_down, now)
+            fleet.load.record_metrics(backend_id, waiting, running, kv, now)
+            fleet.health.probe_result(backend_id, not group.site_down, now)
         self._scrapes += 1
         if self._scrapes % OUTLIER_EVERY_SCRAPES == 0:
-            fleet.detect_outliers(now)
+            fleet.health.detect_outliers(now, self.breaker_rng)
         if now + self.scrape_s < self.end:
             self.loop.after(self.scrape_s, PRIORITY_SCRAPE, self._scrape)
 

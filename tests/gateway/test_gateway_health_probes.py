@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 
 import httpx
 import pytest
-from routing_helpers import make_settings, pool, site
 
-from fleetgate.routing.fleet import FleetState
-from fleetgate.routing.probes import HealthChecker, parse_engine_metrics
+from fleetgate.gateway.health_probes import HealthChecker, parse_engine_metrics
+from fleetgate.routing.fleet import Fleet
+from fleetgate.settings import Settings, settings_from_mapping
 from fleetgate.types import ManualClock
 
 VLLM_TEXT = """\
@@ -51,12 +52,36 @@ def _handler(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("refused", request=request)
 
 
-def _fleet() -> FleetState:
-    p = pool("p", backends=4)
-    settings = make_settings(
-        [site("s", [p])], routing={"probes": {"unhealthy_after": 2, "healthy_after": 1}}
+def _settings(routing: dict[str, Any] | None = None) -> Settings:
+    """One site with one pool `p` of four backends, for the shell's tests."""
+    return settings_from_mapping(
+        {
+            "models": [{"id": "m", "family": "sonnet"}],
+            "sites": [
+                {
+                    "id": "s1",
+                    "provider": "acme-cloud",
+                    "owner": "acme",
+                    "location": "memphis-us",
+                    "power_mw": 10,
+                    "pools": [
+                        {
+                            "id": "p",
+                            "gpu": "h100-sxm",
+                            "gpus": 8,
+                            "model": "m",
+                            "backends": [{"url": f"http://127.0.0.1:{9000 + n}"} for n in range(4)],
+                        }
+                    ],
+                }
+            ],
+            "routing": routing or {},
+        }
     )
-    return FleetState.from_settings(settings, random.Random(1))
+
+
+def _fleet() -> Fleet:
+    return Fleet.from_settings(_settings({"probes": {"unhealthy_after": 2, "healthy_after": 1}}))
 
 
 def test_checker_feeds_probes_and_metrics() -> None:
@@ -66,7 +91,7 @@ def test_checker_feeds_probes_and_metrics() -> None:
     async def scenario() -> list[dict[str, bool]]:
         transport = httpx.MockTransport(_handler)
         async with httpx.AsyncClient(transport=transport) as client:
-            checker = HealthChecker(fleet, client, clock)
+            checker = HealthChecker(fleet, client, clock, random.Random(1))
             first = await checker.check_all()
             clock.advance(1.0)
             second = await checker.check_all()
@@ -75,11 +100,17 @@ def test_checker_feeds_probes_and_metrics() -> None:
     first, second = asyncio.run(scenario())
     assert first == {"p#0": True, "p#1": True, "p#2": False, "p#3": False}
     assert second == first
-    i = fleet.index["p#0"]
-    assert (fleet.waiting[i], fleet.running[i], fleet.kv_usage[i]) == (5.0, 7.0, 0.75)
-    assert fleet.metrics_at[i] == 101.0
-    assert fleet.metrics_at[fleet.index["p#1"]] == float("-inf")  # never scraped, not stale
-    assert list(fleet.routable) == [True, True, False, False]
+    i = fleet.index.positions["p#0"]
+    assert (fleet.load.waiting[i], fleet.load.running[i], fleet.load.kv_usage[i]) == (
+        5.0,
+        7.0,
+        0.75,
+    )
+    assert fleet.load.metrics_at[i] == 101.0
+    assert fleet.load.metrics_at[fleet.index.positions["p#1"]] == float(
+        "-inf"
+    )  # never scraped, not stale
+    assert list(fleet.health.routable) == [True, True, False, False]
 
 
 def test_run_stops_when_told() -> None:
@@ -100,7 +131,7 @@ def test_run_stops_when_told() -> None:
 
         async with httpx.AsyncClient(transport=httpx.MockTransport(counting)) as client:
             settings = fleet.routing.probes.model_copy(update={"interval_s": 0.01})
-            checker = HealthChecker(fleet, client, clock, settings)
+            checker = HealthChecker(fleet, client, clock, random.Random(1), settings)
             task = asyncio.create_task(checker.run(stop))
             await asyncio.wait_for(enough.wait(), timeout=10)
             stop.set()
@@ -117,8 +148,8 @@ def test_server_errors_fail_the_probe(status: int) -> None:
     async def scenario() -> bool:
         transport = httpx.MockTransport(lambda request: httpx.Response(status))
         async with httpx.AsyncClient(transport=transport) as client:
-            return await HealthChecker(fleet, client, ManualClock()).check_backend(
-                fleet.backends[0]
-            )
+            return await HealthChecker(
+                fleet, client, ManualClock(), random.Random(1)
+            ).check_backend(fleet.index.backends[0])
 
     assert asyncio.run(scenario()) is False

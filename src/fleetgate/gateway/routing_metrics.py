@@ -1,6 +1,6 @@
-"""Prometheus view of the fleet: per-backend load and health, and availability as ratio, nines
-and error-budget burn per scope and window. A custom collector reads `FleetState` at scrape
-time, so nothing is updated on the request path; register it in the app's own registry:
+"""The gateway's Prometheus view of the fleet: per-backend load and health, and availability as
+ratio, nines and error-budget burn per scope and window. A custom collector reads the `Fleet` at
+scrape time, so nothing is updated on the request path; register it in the app's own registry:
 
     registry.register(FleetCollector(fleet, clock))
 """
@@ -14,7 +14,7 @@ import numpy as np
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from fleetgate.routing.availability import Scope
-from fleetgate.routing.fleet import FleetState
+from fleetgate.routing.fleet import Fleet
 from fleetgate.types import Clock
 
 BREAKER_CODES = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
@@ -26,7 +26,7 @@ class FleetCollector:
     availability for 1,000 backends is many series: it is in the admin snapshot instead)."""
 
     def __init__(
-        self, fleet: FleetState, clock: Clock, scopes: Sequence[Scope] = DEFAULT_SCOPES
+        self, fleet: Fleet, clock: Clock, scopes: Sequence[Scope] = DEFAULT_SCOPES
     ) -> None:
         self.fleet = fleet
         self.clock = clock
@@ -69,15 +69,16 @@ class FleetCollector:
                 labels=labels,
             ),
         }
-        fresh = fleet.metrics_fresh(np.arange(len(fleet.backends), dtype=np.int64), now)
-        for i, backend in enumerate(fleet.backends):
+        load, health = fleet.load, fleet.health
+        fresh = load.metrics_fresh(np.arange(len(fleet.index), dtype=np.int64), now)
+        for i, backend in enumerate(fleet.index.backends):
             values = [backend.id, backend.pool_id, backend.site_id]
-            gauges["in_flight"].add_metric(values, float(fleet.in_flight[i]))
-            gauges["breaker"].add_metric(values, BREAKER_CODES[fleet.breakers[i].state])
-            gauges["routable"].add_metric(values, float(fleet.routable[i]))
-            gauges["drained"].add_metric(values, float(fleet.drained[i]))
+            gauges["in_flight"].add_metric(values, float(load.in_flight[i]))
+            gauges["breaker"].add_metric(values, BREAKER_CODES[health.breakers[i].state])
+            gauges["routable"].add_metric(values, float(health.routable[i]))
+            gauges["drained"].add_metric(values, float(health.drained[i]))
             if fresh[i]:
-                gauges["kv"].add_metric(values, float(fleet.kv_usage[i]))
+                gauges["kv"].add_metric(values, float(load.kv_usage[i]))
         yield from gauges.values()
 
     def _availability_gauges(self, now: float) -> Iterator[Metric]:
@@ -96,7 +97,7 @@ class FleetCollector:
             labels=labels,
         )
         for scope in self.scopes:
-            for report in self.fleet.availability.report(now, scope):
+            for report in self.fleet.health.availability.report(now, scope):
                 if report.ratio is None:
                     continue
                 values = [report.scope, report.id, f"{report.window_s:g}"]

@@ -1,6 +1,7 @@
-"""The health-checking shell: active probes of each backend's health endpoint and scrapes of its
-engine metrics (vLLM names), fed into a `FleetState`. This module does I/O; the rest of routing
-does not.
+"""The gateway's health-checking shell: active probes of each backend's health endpoint and
+scrapes of its engine metrics (vLLM names), fed into a `Fleet` (probe verdicts and outlier
+ejection into its health, engine metrics into its load). This module does the I/O that the pure
+routing core (`fleetgate.routing`) does not.
 
 A probe succeeds when the backend answers below 500 (a 404 or 401 still proves the server is
 up; hosted APIs have no health endpoint); connection errors, timeouts and 5xx fail it. Metrics
@@ -14,14 +15,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import httpx
 
-from fleetgate.routing.backends import Backend
 from fleetgate.routing.config import ProbeSettings
-from fleetgate.routing.fleet import FleetState
+from fleetgate.routing.fleet import Fleet
+from fleetgate.routing.index import Backend
 from fleetgate.types import Clock
 
 LOG = logging.getLogger(__name__)
@@ -81,18 +83,21 @@ def parse_engine_metrics(text: str) -> EngineMetrics | None:
 
 
 class HealthChecker:
-    """Probes every backend of a fleet each `interval_s` and feeds the results into it."""
+    """Probes every backend of a fleet each `interval_s` and feeds the results into it; `rng`
+    (the gateway's one generator) jitters the breakers that outlier ejection opens."""
 
     def __init__(
         self,
-        fleet: FleetState,
+        fleet: Fleet,
         client: httpx.AsyncClient,
         clock: Clock,
+        rng: random.Random,
         settings: ProbeSettings | None = None,
     ) -> None:
         self.fleet = fleet
         self.client = client
         self.clock = clock
+        self.rng = rng
         self.settings = settings or fleet.routing.probes
         self._gate = asyncio.Semaphore(self.settings.max_concurrency)
 
@@ -100,21 +105,20 @@ class HealthChecker:
         """Probe one backend (and scrape its metrics when it is up); returns the probe verdict."""
         async with self._gate:
             ok = await self._probe(backend)
-            self.fleet.probe_result(backend.id, ok, self.clock.now())
+            self.fleet.health.probe_result(backend.id, ok, self.clock.now())
             if ok and self.settings.metrics_path is not None:
                 metrics = await self._scrape(backend, self.settings.metrics_path)
                 if metrics is not None:
-                    self.fleet.record_metrics(
-                        backend.id, metrics.waiting, metrics.running, metrics.kv_usage,
-                        self.clock.now(),
-                    )  # fmt: skip
+                    waiting, running, kv_usage = metrics.waiting, metrics.running, metrics.kv_usage
+                    now = self.clock.now()
+                    self.fleet.load.record_metrics(backend.id, waiting, running, kv_usage, now)
             return ok
 
     async def check_all(self) -> dict[str, bool]:
         """Probe every backend at once (bounded by `max_concurrency`); then eject outliers."""
-        backends = self.fleet.backends
+        backends = self.fleet.index.backends
         verdicts = await asyncio.gather(*(self.check_backend(b) for b in backends))
-        self.fleet.detect_outliers(self.clock.now())
+        self.fleet.health.detect_outliers(self.clock.now(), self.rng)
         return {backend.id: ok for backend, ok in zip(backends, verdicts, strict=True)}
 
     async def run(self, stop: asyncio.Event) -> None:

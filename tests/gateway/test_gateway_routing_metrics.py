@@ -3,28 +3,57 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
-from routing_helpers import make_settings, pool, site
 
-from fleetgate.routing.fleet import FleetState
-from fleetgate.routing.metrics import FleetCollector
+from fleetgate.gateway.routing_metrics import FleetCollector
+from fleetgate.routing.fleet import Fleet
+from fleetgate.settings import Settings, settings_from_mapping
 from fleetgate.types import ManualClock
 
 
+def _settings(routing: dict[str, Any] | None = None) -> Settings:
+    """One site with one pool `p1` of two backends, for the shell's tests."""
+    return settings_from_mapping(
+        {
+            "models": [{"id": "m", "family": "sonnet"}],
+            "sites": [
+                {
+                    "id": "s1",
+                    "provider": "acme-cloud",
+                    "owner": "acme",
+                    "location": "memphis-us",
+                    "power_mw": 10,
+                    "pools": [
+                        {
+                            "id": "p1",
+                            "gpu": "h100-sxm",
+                            "gpus": 8,
+                            "model": "m",
+                            "backends": [{"url": f"http://127.0.0.1:{9000 + n}"} for n in range(2)],
+                        }
+                    ],
+                }
+            ],
+            "routing": routing or {},
+        }
+    )
+
+
 def test_collector_exposes_load_health_and_availability() -> None:
-    settings = make_settings([site("s1", [pool("p1", backends=2)])])
-    fleet = FleetState.from_settings(settings, random.Random(1))
+    fleet = Fleet.from_settings(_settings())
+    rng = random.Random(1)
     clock = ManualClock(10.0)
     for n in range(10):
         fleet.begin("p1#0", 10, 10.0)
-        fleet.finish("p1#0", ok=n != 0, tokens=10, now=10.0)
-    fleet.record_request(ok=True, now=10.0)
+        fleet.finish("p1#0", ok=n != 0, tokens=10, now=10.0, rng=rng)
+    fleet.health.record_request(ok=True, now=10.0)
     fleet.begin("p1#1", 10, 10.0)
-    fleet.record_metrics("p1#1", waiting=1, running=2, kv_usage=0.4, now=10.0)
-    fleet.drain("backend", "p1#0", 10.0)
-    fleet.trip("p1#1", 10.0)
+    fleet.load.record_metrics("p1#1", waiting=1, running=2, kv_usage=0.4, now=10.0)
+    fleet.health.drain("backend", "p1#0", 10.0)
+    fleet.health.trip("p1#1", 10.0, rng)
     registry = CollectorRegistry()
     registry.register(FleetCollector(fleet, clock))
     text = generate_latest(registry).decode()
