@@ -1,5 +1,5 @@
 """The translated streams, encoded as SSE, are read correctly by the official Anthropic and
-OpenAI Python SDKs (over an in-process httpx2 transport; no network)."""
+OpenAI Python SDKs (over an in-process transport of the SDKs' own HTTP client; no network)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import anthropic
-import httpx2
 import openai
 import orjson
+
+try:  # the SDKs' HTTP client: httpx2 from anthropic 2 / openai 3 on, httpx before
+    import httpx2 as sdk_http
+except ImportError:
+    import httpx as sdk_http
 from test_translate_stream_to_anthropic import VLLM_TOOL_STREAM
 from test_translate_stream_to_openai import ANTHROPIC_TOOL_STREAM
 
@@ -25,13 +29,13 @@ from fleetgate.translate.stream_to_openai import AnthropicToOpenAIStream
 SSE_HEADERS = {"content-type": "text/event-stream"}
 
 
-def sse_transport(body: bytes) -> httpx2.Client:
-    """An httpx2 client (what both SDKs use) answering every request with `body`."""
+def sse_transport(body: bytes) -> sdk_http.Client:
+    """A client of the SDKs' HTTP library answering every request with `body`."""
 
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, headers=SSE_HEADERS, content=body)
+    def handler(request: sdk_http.Request) -> sdk_http.Response:
+        return sdk_http.Response(200, headers=SSE_HEADERS, content=body)
 
-    return httpx2.Client(transport=httpx2.MockTransport(handler))
+    return sdk_http.Client(transport=sdk_http.MockTransport(handler))
 
 
 def reencode(events: list[dict[str, Any]], encode: Callable[[dict[str, Any]], bytes]) -> bytes:
