@@ -20,7 +20,8 @@ from fleetgate.gateway.call import Call, Settlement
 from fleetgate.gateway.dispatch import Opened, finish_attempt, open_upstream
 from fleetgate.gateway.respond import complete_answer, stream_answer
 from fleetgate.gateway.state import Gateway
-from fleetgate.limits.limiter import Admission, Demand
+from fleetgate.limits.limiter import Admission
+from fleetgate.limits.rulebook import AdmissionRequest
 from fleetgate.types import Usage
 
 log = logging.getLogger("fleetgate.gateway")
@@ -31,9 +32,9 @@ HEAD_HOLD_S = 0.25
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
-def demand_for(call: Call, endpoint: str) -> Demand:
+def demand_for(call: Call, endpoint: str) -> AdmissionRequest:
     """What the limiter is asked to admit for this call."""
-    return Demand(
+    return AdmissionRequest(
         endpoint=endpoint,
         model_family=call.model.family,
         estimated_input_tokens=call.estimated_input_tokens,

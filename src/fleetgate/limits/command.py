@@ -19,7 +19,8 @@ from fleetgate.console import terminal_console
 from fleetgate.errors import ConfigurationError, InvalidRequest
 from fleetgate.limits.catalog import Catalog
 from fleetgate.limits.limiter import Limiter
-from fleetgate.limits.store import store_from_uri
+from fleetgate.limits.stores.guard import GuardedLimiter
+from fleetgate.limits.stores.seam import store_from_uri
 from fleetgate.routing.command import KeyOption, admin_call
 from fleetgate.settings import Settings, load_settings
 
@@ -47,8 +48,13 @@ def _shared_store(settings: Settings) -> str:
     return uri
 
 
+def _limiter(settings: Settings) -> GuardedLimiter:
+    store = store_from_uri(_shared_store(settings))
+    return GuardedLimiter(Limiter(settings.limits, settings.tenants), store, store.clock())
+
+
 async def _set(settings: Settings, plan: str, window: str, factor: float) -> dict[str, float]:
-    limiter = Limiter(settings, store_from_uri(_shared_store(settings)), None)
+    limiter = _limiter(settings)
     try:
         await limiter.set_multiplier(plan, window, factor)
         return await limiter.get_multipliers()
@@ -57,7 +63,7 @@ async def _set(settings: Settings, plan: str, window: str, factor: float) -> dic
 
 
 async def _list(settings: Settings) -> dict[str, float]:
-    limiter = Limiter(settings, store_from_uri(_shared_store(settings)), None)
+    limiter = _limiter(settings)
     try:
         return await limiter.get_multipliers()
     finally:

@@ -11,6 +11,6 @@ Public API:
     register(app)                                             fleetgate.sim.command
 
 Modules: loop (event heap), scenario / scenario_types / faults_config / validation (the file),
-workload / draws / trace / sources (requests), gate (limits), replica / group / fleet_model
+workload / draws / trace / sources (requests), replica / group / fleet_model
 (engines), faults, metrics / recorder / report (outputs). See docs/simulator.md.
 """
