@@ -15,9 +15,10 @@ import pytest
 from limits_store_uris import STORE_URIS
 
 from fleetgate.errors import InvalidRequest, RateLimited
-from fleetgate.limits.limiter import Limiter
+from fleetgate.limits.limiter import Limiter, Refusal
 from fleetgate.limits.rulebook import SEVEN_DAYS, AdmissionRequest, weekly_phase
 from fleetgate.limits.stores.guard import GuardedLimiter
+from fleetgate.limits.stores.memory import AsyncMemoryStore, MemoryStore
 from fleetgate.limits.stores.seam import store_from_uri
 from fleetgate.settings import Settings, settings_from_mapping
 from fleetgate.types import ManualClock, Usage
@@ -377,3 +378,45 @@ def test_shadow_rules_report_but_never_refuse(store_uri: str) -> None:
         assert again.decision is not None and again.decision.shadow_refused == (0,)
 
     run(store_uri, data, scenario)
+
+
+# --------------------------------------------------------------------------- one limiter
+
+
+def test_the_simulators_calls_decide_as_the_gateways() -> None:
+    """`Limiter.admit`/`settle` on a `MemoryStore` (what the simulator calls, on virtual time)
+    and the `GuardedLimiter` over ``memory://`` (what the gateway calls) answer alike."""
+    settings = settings_from_mapping(tier_tenant("both", "tier-1", "v2025"))
+    account = tenant(settings)
+    clock = ManualClock(MONDAY_NOON)
+    limiter = Limiter(settings.limits, settings.tenants)
+    store = MemoryStore()
+    who = limiter.limits_of(account.id, account.plan, account.tier)
+    requests = [msg(tokens=12_000, max_out=1_000) for _ in range(4)]
+
+    async def gateway() -> list[tuple[bool, dict[str, str]]]:
+        guarded = GuardedLimiter(
+            Limiter(settings.limits, settings.tenants), AsyncMemoryStore(), clock
+        )
+        answers = []
+        for request in requests:
+            try:
+                admission = await guarded.admit(account, request)
+            except RateLimited as refusal:
+                answers.append((False, refusal.headers))
+                continue
+            answers.append((True, admission.headers()))
+            assert await guarded.settle(admission, Usage(10_000, 200))
+        return answers
+
+    simulated = []
+    for request in requests:
+        outcome = limiter.admit(who, request, clock.now(), store)
+        if isinstance(outcome, Refusal):
+            simulated.append((False, outcome.error().headers))
+            continue
+        simulated.append((True, outcome.headers()))
+        assert limiter.settle(outcome, Usage(10_000, 200), clock.now(), store)
+        assert not limiter.settle(outcome, Usage(10_000, 200), clock.now(), store)
+    assert simulated == asyncio.run(gateway())
+    assert [admitted for admitted, _ in simulated] == [True, True, False, False]
