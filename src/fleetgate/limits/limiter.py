@@ -63,11 +63,6 @@ class Admission:
     settled: bool = field(default=False)
 
     @property
-    def tenant_id(self) -> str:
-        """The tenant that asked."""
-        return self.ask.who.tenant
-
-    @property
     def limited(self) -> bool:
         """Whether any limit was checked (false: unlimited tenant, or the store failed open)."""
         return self.decision is not None
