@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 from fleetgate.errors import ConfigurationError, InvalidRequest, RateLimited
@@ -50,7 +50,7 @@ class Ask(NamedTuple):
     costs: Costs
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Admission:
     """An admitted request: what was reserved, and the headers of its successful response.
 
@@ -60,7 +60,7 @@ class Admission:
     ask: Ask
     decision: Decision | None
     warning_threshold: float = 0.8
-    settled: bool = field(default=False)
+    settled: bool = False
 
     @property
     def limited(self) -> bool:
@@ -179,6 +179,11 @@ class Limiter:
     def _validate(request: AdmissionRequest) -> None:
         if request.endpoint not in ENDPOINTS:
             raise InvalidRequest(f"unknown endpoint {request.endpoint!r} for rate limiting")
+        _, _, fresh, written, read, output, _ = request
+        if type(fresh) is type(written) is type(read) is type(output) is int and (
+            fresh >= 0 and written >= 0 and read >= 0 and output >= 0
+        ):
+            return  # the common case, checked without a loop (the simulator asks millions)
         for name in TOKEN_FIELDS:
             value = getattr(request, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -234,9 +239,11 @@ class Limiter:
         if admission.settled:
             return False
         admission.settled = True
-        item = self.to_settle(admission, usage)
-        if item is not None:
-            store.settle(item.key, item.rules, item.charges, item.actual, now)
+        decision = admission.decision
+        if decision is not None and decision.charges:  # `to_settle`, without its tuple
+            ask = admission.ask
+            actual = self.rulebook.actual_costs(ask.who, ask.request, usage)
+            store.settle(ask.who.key, ask.rules, decision.charges, actual, now)
         return True
 
     # ------------------------------------------------------------------ reports
