@@ -8,7 +8,9 @@ window stores one list entry per unit of cost, which token costs make impractica
 
 Without --redis-url it starts its own throwaway redis-server on a free loopback port. Each
 figure is the best of --repeat timed runs of about --seconds each, in one process on one
-event loop (one core). Round trips per admission are counted by Redis itself (commandstats).
+event loop (one core). fleetgate stamps memory with the local clock and Redis with the server's
+(`RedisClock`: TIME read once every 10 s, advanced locally in between), as the gateway does.
+Round trips per admission are counted by Redis itself (commandstats), TIME readings included.
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ from typing import Any
 
 import redis
 
-from fleetgate.limits.model import Costs, Rule
-from fleetgate.limits.store_memory import MemoryStore
-from fleetgate.limits.store_redis import open_redis_store
+from fleetgate.limits.rules import Costs, Rule
+from fleetgate.limits.stores.memory import AsyncMemoryStore
+from fleetgate.limits.stores.redis import RedisClock, RedisStore, open_redis_store
 
 TENANTS = 100
 BIG = 1e15  # budgets so large that every admission is admitted (the full write path runs)
@@ -129,21 +131,35 @@ class Contender:
 
 
 def fleetgate_memory() -> Contender:
-    store = MemoryStore()
+    store = AsyncMemoryStore()
     keys = [f"plan:t{i}" for i in range(TENANTS)]
+    now = time.time
 
     async def one(tenant: int) -> None:
-        await store.admit(keys[tenant], RULES, COSTS)
+        await store.admit(keys[tenant], RULES, COSTS, now())
 
     return Contender("fleetgate memory://", one)
+
+
+def server_clock(store: RedisStore) -> Callable[[], Awaitable[float]]:
+    """`now` on the store's clock, read from the server when stale (as the gateway's guard)."""
+    clock = RedisClock(store)
+
+    async def now() -> float:
+        if clock.stale():
+            await clock.refresh()
+        return clock.now()
+
+    return now
 
 
 def fleetgate_redis(url: str) -> tuple[Contender, Any]:
     store = open_redis_store(url)
     keys = [f"plan:bench-t{i}" for i in range(TENANTS)]
+    now = server_clock(store)
 
     async def one(tenant: int) -> None:
-        decision = await store.admit(keys[tenant], RULES, COSTS)
+        decision = await store.admit(keys[tenant], RULES, COSTS, await now())
         if not decision.admitted:
             raise RuntimeError("the benchmark's limits are meant never to refuse")
 
@@ -226,17 +242,17 @@ async def main(args: argparse.Namespace, url: str) -> None:
 async def round_trips(url: str) -> float:
     """Commands Redis received per fleetgate admission, counted by Redis (INFO commandstats)."""
     store = open_redis_store(url)
-    await store.admit("plan:bench-rt", RULES, COSTS)  # connect and load the script
+    await store.admit("plan:bench-rt", RULES, COSTS, time.time())  # connect and load the script
     stats = redis.Redis.from_url(url)
     stats.config_resetstat()
+    now = server_clock(store)  # its first reading is counted
     admissions = 500
     for i in range(admissions):
-        await store.admit(f"plan:bench-rt{i % TENANTS}", RULES, COSTS)
+        await store.admit(f"plan:bench-rt{i % TENANTS}", RULES, COSTS, await now())
     info = stats.info("commandstats")
     stats.close()
     await store.close()
     inside_script = {"cmdstat_hmget", "cmdstat_hset", "cmdstat_pttl", "cmdstat_pexpire"}
-    inside_script |= {"cmdstat_time"}
     sent = sum(
         int(v["calls"])
         for k, v in info.items()

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from fleetgate.cli import limits as command
 from fleetgate.errors import ConfigurationError
-from fleetgate.limits.store_memory import MemoryStore
+from fleetgate.limits.stores.memory import AsyncMemoryStore
 
 
 def app() -> typer.Typer:
@@ -45,7 +45,7 @@ def test_multiplier_set_refuses_the_in_process_store(tmp_path: Path) -> None:
 def test_multiplier_set_and_list_through_a_shared_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shared = MemoryStore()
+    shared = AsyncMemoryStore()
     monkeypatch.setattr(command, "store_from_uri", lambda uri: shared)
     config = str(fleet(tmp_path, "redis://127.0.0.1:1/0"))
     runner = CliRunner()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleetgate.limits.model import Rule
+from fleetgate.limits.rules import Rule
 
 FIVE_HOURS = 18000.0
 WEEK = 604800.0

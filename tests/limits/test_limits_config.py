@@ -14,8 +14,8 @@ from fleetgate.limits import windows
 from fleetgate.limits.catalog import Catalog
 from fleetgate.limits.config import LimitsSettings
 from fleetgate.limits.limiter import Limiter
-from fleetgate.limits.store import store_from_uri
-from fleetgate.limits.store_memory import MemoryStore
+from fleetgate.limits.stores.memory import AsyncMemoryStore
+from fleetgate.limits.stores.seam import store_from_uri
 from fleetgate.settings import settings_from_mapping
 
 DATA = Path(__file__).resolve().parents[2] / "src" / "fleetgate" / "limits" / "data"
@@ -92,10 +92,11 @@ def test_bad_limits_settings_name_the_key_path(limits: dict[str, object], expect
 def test_unknown_plan_or_tier_of_a_tenant_is_a_configuration_error() -> None:
     settings = settings_from_mapping({"tenants": [{"id": "a"}, {"id": "b", "plan": "ultra"}]})
     with pytest.raises(ConfigurationError, match=r"tenants\[1\]\.plan: expected one of"):
-        Limiter(settings, MemoryStore(), None)
+        Limiter(settings.limits, settings.tenants)
     tiers = {"tenants": [{"id": "a", "tier": "tier-9"}]}
     with pytest.raises(ConfigurationError, match=r"tenants\[0\]\.tier: expected one of"):
-        Limiter(settings_from_mapping(tiers), MemoryStore(), None)
+        on_tier = settings_from_mapping(tiers)
+        Limiter(on_tier.limits, on_tier.tenants)
     bad_default = {
         "limits": {
             "tiers": {
@@ -104,7 +105,7 @@ def test_unknown_plan_or_tier_of_a_tenant_is_a_configuration_error() -> None:
         }
     }
     with pytest.raises(ConfigurationError, match=r"limits\.tiers\.t\.default_family"):
-        Limiter(settings_from_mapping(bad_default), MemoryStore(), None)
+        Limiter(settings_from_mapping(bad_default).limits)
 
 
 @pytest.mark.parametrize("uri", ["memcached://x", "memory://elsewhere", "", "redis-ish://a"])
@@ -114,7 +115,7 @@ def test_unknown_store_uris_are_refused(uri: str) -> None:
 
 
 def test_memory_uri_builds_a_memory_store() -> None:
-    assert isinstance(store_from_uri("memory://"), MemoryStore)
+    assert isinstance(store_from_uri("memory://"), AsyncMemoryStore)
 
 
 @given(st.integers(-(10**10), 10**10))

@@ -7,7 +7,7 @@ import math
 from limits_rules import bucket_rule, session_rule
 
 from fleetgate.limits import core
-from fleetgate.limits.model import Costs, Rule
+from fleetgate.limits.rules import Costs, Rule
 
 
 def test_multiplier_applies_from_the_next_request() -> None:
@@ -76,14 +76,3 @@ def test_shadow_rules_never_refuse_and_are_reported() -> None:
     assert second.admitted
     assert second.shadow_refused == (0,)
     assert second.updates == {}
-
-
-def test_state_ttl_covers_refill_and_window_ends() -> None:
-    bucket = bucket_rule(60.0)
-    window = session_rule(capacity=100.0)
-    rules = [bucket, window]
-    assert core.state_ttl(rules, {}, 0.0) == 0.0
-    admitted = core.decide(rules, {}, {}, Costs(requests=30.0, units=1.0), 100.0)
-    assert core.state_ttl(rules, admitted.updates, 100.0) == 18000.0
-    assert core.state_ttl([bucket], admitted.updates, 110.0) == 20.0
-    assert core.state_ttl(rules, admitted.updates, 100.0 + 18000.0) == 0.0

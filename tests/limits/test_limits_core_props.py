@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from limits_rules import session_rule, weekly_rule
 
 from fleetgate.limits import core
-from fleetgate.limits.model import Costs, Rule
+from fleetgate.limits.rules import Costs, Rule
 
 # --------------------------------------------------------------------------- reference model
 

@@ -9,14 +9,16 @@ from collections.abc import Sequence
 import pytest
 
 from fleetgate.errors import InvalidRequest, Overloaded, StoreUnavailable
-from fleetgate.limits.limiter import Demand, Limiter
-from fleetgate.limits.model import Charge, Costs, Decision, Rule, RuleStatus, Settlement
-from fleetgate.limits.store_memory import MemoryStore
+from fleetgate.limits.limiter import Limiter
+from fleetgate.limits.rulebook import AdmissionRequest
+from fleetgate.limits.rules import Charge, Costs, Decision, Rule, RuleStatus, Settlement
+from fleetgate.limits.stores.guard import GuardedLimiter
+from fleetgate.limits.stores.memory import AsyncMemoryStore
 from fleetgate.settings import TenantSettings, settings_from_mapping
 from fleetgate.types import ManualClock, Usage
 
 
-class FlakyStore(MemoryStore):
+class FlakyStore(AsyncMemoryStore):
     """A memory store that can be switched off."""
 
     def __init__(self) -> None:
@@ -27,9 +29,7 @@ class FlakyStore(MemoryStore):
         if self.down:
             raise StoreUnavailable("connection refused")
 
-    async def admit(
-        self, key: str, rules: Sequence[Rule], demand: Costs, now: float | None = None
-    ) -> Decision:
+    async def admit(self, key: str, rules: Sequence[Rule], demand: Costs, now: float) -> Decision:
         self._check()
         return await super().admit(key, rules, demand, now)
 
@@ -39,19 +39,17 @@ class FlakyStore(MemoryStore):
         rules: Sequence[Rule],
         charges: Sequence[Charge],
         actual: Costs,
-        now: float | None = None,
+        now: float,
     ) -> Settlement:
         self._check()
         return await super().settle(key, rules, charges, actual, now)
 
-    async def peek(
-        self, key: str, rules: Sequence[Rule], now: float | None = None
-    ) -> tuple[tuple[RuleStatus, ...], float]:
+    async def peek(self, key: str, rules: Sequence[Rule], now: float) -> tuple[RuleStatus, ...]:
         self._check()
         return await super().peek(key, rules, now)
 
 
-def build(mode: str) -> tuple[Limiter, FlakyStore]:
+def build(mode: str) -> tuple[GuardedLimiter, FlakyStore]:
     settings = settings_from_mapping(
         {
             "tenants": [{"id": "acme", "tier": "tier-1"}],
@@ -59,10 +57,11 @@ def build(mode: str) -> tuple[Limiter, FlakyStore]:
         }
     )
     store = FlakyStore()
-    return Limiter(settings, store, ManualClock(1_000_000.0)), store
+    limiter = Limiter(settings.limits, settings.tenants)
+    return GuardedLimiter(limiter, store, ManualClock(1_000_000.0)), store
 
 
-DEMAND = Demand("messages", "sonnet", 1_000, 0, 0, 4_000)
+DEMAND = AdmissionRequest("messages", "sonnet", 1_000, 0, 0, 4_000)
 TENANT = TenantSettings(id="acme", tier="tier-1")
 
 
@@ -104,12 +103,12 @@ def test_fail_closed_refuses_with_overloaded() -> None:
 @pytest.mark.parametrize(
     "demand",
     [
-        Demand("batches", "sonnet", 1, 0, 0, 1),
-        Demand("messages", "sonnet", -1, 0, 0, 1),
-        Demand("messages", "sonnet", 1, 0, 0, 1.5),  # type: ignore[arg-type]
+        AdmissionRequest("batches", "sonnet", 1, 0, 0, 1),
+        AdmissionRequest("messages", "sonnet", -1, 0, 0, 1),
+        AdmissionRequest("messages", "sonnet", 1, 0, 0, 1.5),  # type: ignore[arg-type]
     ],
 )
-def test_bad_demands_are_invalid_requests(demand: Demand) -> None:
+def test_bad_demands_are_invalid_requests(demand: AdmissionRequest) -> None:
     async def scenario() -> None:
         limiter, _ = build("open")
         with pytest.raises(InvalidRequest):

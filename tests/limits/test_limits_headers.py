@@ -8,7 +8,7 @@ import pytest
 from limits_rules import bucket_rule, session_rule, weekly_rule
 
 from fleetgate.limits import core, headers, messages
-from fleetgate.limits.model import Costs, Rule
+from fleetgate.limits.rules import Costs, Rule
 
 
 @pytest.mark.parametrize(

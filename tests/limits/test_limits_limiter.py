@@ -15,9 +15,11 @@ import pytest
 from limits_store_uris import STORE_URIS
 
 from fleetgate.errors import InvalidRequest, RateLimited
-from fleetgate.limits.limiter import Demand, Limiter
-from fleetgate.limits.policy import SEVEN_DAYS, weekly_phase
-from fleetgate.limits.store import store_from_uri
+from fleetgate.limits.limiter import Limiter, Refusal
+from fleetgate.limits.rulebook import SEVEN_DAYS, AdmissionRequest, weekly_phase
+from fleetgate.limits.stores.guard import GuardedLimiter
+from fleetgate.limits.stores.memory import AsyncMemoryStore, MemoryStore
+from fleetgate.limits.stores.seam import store_from_uri
 from fleetgate.settings import Settings, settings_from_mapping
 from fleetgate.types import ManualClock, Usage
 
@@ -54,14 +56,15 @@ def plan_user() -> str:
 def run(
     store_uri: str,
     data: dict[str, Any],
-    scenario: Callable[[Limiter, Settings, ManualClock], Awaitable[None]],
+    scenario: Callable[[GuardedLimiter, Settings, ManualClock], Awaitable[None]],
     start: float = MONDAY_NOON,
 ) -> None:
     settings = settings_from_mapping(data)
     clock = ManualClock(start)
 
     async def main() -> None:
-        limiter = Limiter(settings, store_from_uri(store_uri), clock)
+        core = Limiter(settings.limits, settings.tenants)
+        limiter = GuardedLimiter(core, store_from_uri(store_uri), clock)
         try:
             await scenario(limiter, settings, clock)
         finally:
@@ -79,8 +82,8 @@ def tenant(settings: Settings, index: int = 0) -> Any:
     return settings.tenants[index]
 
 
-def msg(family: str = "sonnet", tokens: int = 0, max_out: int = 0, **more: Any) -> Demand:
-    return Demand(
+def msg(family: str = "sonnet", tokens: int = 0, max_out: int = 0, **more: Any) -> AdmissionRequest:
+    return AdmissionRequest(
         endpoint=more.pop("endpoint", "messages"),
         model_family=family,
         estimated_input_tokens=tokens,
@@ -93,7 +96,7 @@ def msg(family: str = "sonnet", tokens: int = 0, max_out: int = 0, **more: Any) 
 
 
 def test_unlimited_tenants_get_no_headers_and_settle_once(store_uri: str) -> None:
-    async def scenario(limiter: Limiter, settings: Settings, clock: ManualClock) -> None:
+    async def scenario(limiter: GuardedLimiter, settings: Settings, clock: ManualClock) -> None:
         admission = await limiter.admit(tenant(settings), msg(tokens=10**9))
         assert admission.headers("anthropic") == {} and admission.headers("openai") == {}
         assert await limiter.settle(admission, Usage(10, 10)) is True
@@ -104,7 +107,7 @@ def test_unlimited_tenants_get_no_headers_and_settle_once(store_uri: str) -> Non
 
 
 def test_tier_refusal_is_all_or_nothing_and_consumes_nothing(store_uri: str) -> None:
-    async def scenario(limiter: Limiter, settings: Settings, clock: ManualClock) -> None:
+    async def scenario(limiter: GuardedLimiter, settings: Settings, clock: ManualClock) -> None:
         who = tenant(settings)
         first = await limiter.admit(who, msg(tokens=25_000, max_out=100))
         assert first.headers()["anthropic-ratelimit-input-tokens-remaining"] == "5000"
@@ -125,7 +128,7 @@ def test_tier_refusal_is_all_or_nothing_and_consumes_nothing(store_uri: str) -> 
 
 
 def test_v2025_reserves_max_tokens_and_refunds_at_settlement(store_uri: str) -> None:
-    async def scenario(limiter: Limiter, settings: Settings, clock: ManualClock) -> None:
+    async def scenario(limiter: GuardedLimiter, settings: Settings, clock: ManualClock) -> None:
         who = tenant(settings)
         big = await limiter.admit(who, msg(tokens=10, max_out=8_000))
         assert big.headers()["anthropic-ratelimit-output-tokens-remaining"] == "0"
@@ -140,7 +143,7 @@ def test_v2025_reserves_max_tokens_and_refunds_at_settlement(store_uri: str) -> 
 
 
 def test_v2026_debits_output_as_produced(store_uri: str) -> None:
-    async def scenario(limiter: Limiter, settings: Settings, clock: ManualClock) -> None:
+    async def scenario(limiter: GuardedLimiter, settings: Settings, clock: ManualClock) -> None:
         who = tenant(settings)
         first = await limiter.admit(who, msg(tokens=10, max_out=1_000_000))
         assert first.headers()["anthropic-ratelimit-output-tokens-remaining"] == "400000"
@@ -156,7 +159,7 @@ def test_v2026_debits_output_as_produced(store_uri: str) -> None:
 
 
 def test_count_tokens_has_its_own_request_bucket(store_uri: str) -> None:
-    async def scenario(limiter: Limiter, settings: Settings, clock: ManualClock) -> None:
+    async def scenario(limiter: GuardedLimiter, settings: Settings, clock: ManualClock) -> None:
         who = tenant(settings)
         for _ in range(50):
             await limiter.admit(who, msg(tokens=1))
@@ -175,7 +178,7 @@ def test_workspace_and_organization_are_both_checked(store_uri: str) -> None:
     org = unique("acme")
     ws_a, ws_b = unique("ws-a"), unique("ws-b")
 
-    async def scenario(limiter: Limiter, settings: Settings, clock: ManualClock) -> None:
+    async def scenario(limiter: GuardedLimiter, settings: Settings, clock: ManualClock) -> None:
         a, b = tenant(settings, 0), tenant(settings, 1)
         first = await limiter.admit(a, msg(tokens=8_000))
         assert first.headers()["anthropic-ratelimit-input-tokens-limit"] == "10000"
@@ -205,7 +208,7 @@ def test_workspace_and_organization_are_both_checked(store_uri: str) -> None:
 
 
 def test_chat_endpoint_gets_openai_headers_and_messages(store_uri: str) -> None:
-    async def scenario(limiter: Limiter, settings: Settings, clock: ManualClock) -> None:
+    async def scenario(limiter: GuardedLimiter, settings: Settings, clock: ManualClock) -> None:
         who = tenant(settings)
         first = await limiter.admit(who, msg(tokens=29_000, endpoint="chat", model="gpt-sim"))
         headers = first.headers("openai")
@@ -226,7 +229,7 @@ def test_chat_endpoint_gets_openai_headers_and_messages(store_uri: str) -> None:
 
 
 def test_settlement_happens_exactly_once_with_partial_usage(store_uri: str) -> None:
-    async def scenario(limiter: Limiter, settings: Settings, clock: ManualClock) -> None:
+    async def scenario(limiter: GuardedLimiter, settings: Settings, clock: ManualClock) -> None:
         who = tenant(settings)
         admission = await limiter.admit(who, msg(tokens=1_000, max_out=8_000))
         assert await limiter.settle(admission, Usage(input_tokens=1_000, output_tokens=300))
@@ -253,7 +256,7 @@ def plan_data(name: str, **plan: Any) -> dict[str, Any]:
 def test_plan_session_window_refuses_with_unified_headers(store_uri: str) -> None:
     name = unique("plan")
 
-    async def scenario(limiter: Limiter, settings: Settings, clock: ManualClock) -> None:
+    async def scenario(limiter: GuardedLimiter, settings: Settings, clock: ManualClock) -> None:
         who = tenant(settings)
         first = await limiter.admit(who, msg(tokens=850))
         headers = first.headers()
@@ -283,7 +286,7 @@ def test_plan_session_window_refuses_with_unified_headers(store_uri: str) -> Non
 def test_live_multiplier_applies_to_the_next_request(store_uri: str) -> None:
     name = unique("plan")
 
-    async def scenario(limiter: Limiter, settings: Settings, clock: ManualClock) -> None:
+    async def scenario(limiter: GuardedLimiter, settings: Settings, clock: ManualClock) -> None:
         who = tenant(settings)
         await limiter.admit(who, msg(tokens=1000))
         with pytest.raises(RateLimited):
@@ -307,7 +310,7 @@ def test_live_multiplier_applies_to_the_next_request(store_uri: str) -> None:
 def test_extra_usage_takes_over_until_the_monthly_cap(store_uri: str) -> None:
     name = unique("plan")
 
-    async def scenario(limiter: Limiter, settings: Settings, clock: ManualClock) -> None:
+    async def scenario(limiter: GuardedLimiter, settings: Settings, clock: ManualClock) -> None:
         who = tenant(settings)
         await limiter.admit(who, msg(tokens=1000))
         extra = await limiter.admit(who, msg(tokens=250))
@@ -331,7 +334,7 @@ def test_extra_usage_takes_over_until_the_monthly_cap(store_uri: str) -> None:
 def test_family_weekly_sub_limit_applies_only_to_that_family(store_uri: str) -> None:
     name = unique("plan")
 
-    async def scenario(limiter: Limiter, settings: Settings, clock: ManualClock) -> None:
+    async def scenario(limiter: GuardedLimiter, settings: Settings, clock: ManualClock) -> None:
         who = tenant(settings)
         for _ in range(5):
             await limiter.admit(who, msg(family="sonnet", tokens=100))
@@ -351,7 +354,7 @@ def test_peak_hours_consume_the_session_faster(store_uri: str) -> None:
     name = unique("plan")
     peak_monday = 1764590400.0 + 2 * 3600  # 2025-12-01T14:00Z = 06:00 PST
 
-    async def scenario(limiter: Limiter, settings: Settings, clock: ManualClock) -> None:
+    async def scenario(limiter: GuardedLimiter, settings: Settings, clock: ManualClock) -> None:
         who = tenant(settings)
         inside = await limiter.admit(who, msg(tokens=100))
         assert inside.headers()["anthropic-ratelimit-unified-5h-utilization"] == "0.2"
@@ -368,10 +371,52 @@ def test_shadow_rules_report_but_never_refuse(store_uri: str) -> None:
     data = plan_data(name)
     data["limits"]["shadow"] = ["five_hour"]
 
-    async def scenario(limiter: Limiter, settings: Settings, clock: ManualClock) -> None:
+    async def scenario(limiter: GuardedLimiter, settings: Settings, clock: ManualClock) -> None:
         who = tenant(settings)
         await limiter.admit(who, msg(tokens=1000))
         again = await limiter.admit(who, msg(tokens=1000))
         assert again.decision is not None and again.decision.shadow_refused == (0,)
 
     run(store_uri, data, scenario)
+
+
+# --------------------------------------------------------------------------- one limiter
+
+
+def test_the_simulators_calls_decide_as_the_gateways() -> None:
+    """`Limiter.admit`/`settle` on a `MemoryStore` (what the simulator calls, on virtual time)
+    and the `GuardedLimiter` over ``memory://`` (what the gateway calls) answer alike."""
+    settings = settings_from_mapping(tier_tenant("both", "tier-1", "v2025"))
+    account = tenant(settings)
+    clock = ManualClock(MONDAY_NOON)
+    limiter = Limiter(settings.limits, settings.tenants)
+    store = MemoryStore()
+    who = limiter.limits_of(account.id, account.plan, account.tier)
+    requests = [msg(tokens=12_000, max_out=1_000) for _ in range(4)]
+
+    async def gateway() -> list[tuple[bool, dict[str, str]]]:
+        guarded = GuardedLimiter(
+            Limiter(settings.limits, settings.tenants), AsyncMemoryStore(), clock
+        )
+        answers = []
+        for request in requests:
+            try:
+                admission = await guarded.admit(account, request)
+            except RateLimited as refusal:
+                answers.append((False, refusal.headers))
+                continue
+            answers.append((True, admission.headers()))
+            assert await guarded.settle(admission, Usage(10_000, 200))
+        return answers
+
+    simulated = []
+    for request in requests:
+        outcome = limiter.admit(who, request, clock.now(), store)
+        if isinstance(outcome, Refusal):
+            simulated.append((False, outcome.error().headers))
+            continue
+        simulated.append((True, outcome.headers()))
+        assert limiter.settle(outcome, Usage(10_000, 200), clock.now(), store)
+        assert not limiter.settle(outcome, Usage(10_000, 200), clock.now(), store)
+    assert simulated == asyncio.run(gateway())
+    assert [admitted for admitted, _ in simulated] == [True, True, False, False]

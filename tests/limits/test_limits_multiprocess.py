@@ -1,9 +1,9 @@
 """Four gateway processes share one Redis; 50 concurrent clients hammer one tenant: the number of
 admitted requests never exceeds the limit.
 
-Each process builds its own `Limiter` on the Redis store (as a gateway replica does) and runs its
-share of the 50 asyncio clients; a Redis counter is the start barrier so that all four really
-run at the same time.
+Each process builds its own `GuardedLimiter` on the Redis store (as a gateway replica does) and
+runs its share of the 50 asyncio clients; a Redis counter is the start barrier so that all four
+really run at the same time.
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ WORKER = r"""
 import asyncio, json, sys, time
 import redis.asyncio
 from fleetgate.errors import RateLimited
-from fleetgate.limits.limiter import Demand, Limiter
-from fleetgate.limits.store import store_from_uri
+from fleetgate.limits.limiter import Limiter
+from fleetgate.limits.rulebook import AdmissionRequest
+from fleetgate.limits.stores.guard import GuardedLimiter, open_limiter
+from fleetgate.limits.stores.seam import store_from_uri
 from fleetgate.settings import settings_from_mapping
 from fleetgate.types import ManualClock
 
@@ -44,7 +46,7 @@ settings = settings_from_mapping({
                                                       "otpm": 10**9}}}},
     },
 })
-demand = Demand("messages", "sonnet", 10, 0, 0, 10)
+demand = AdmissionRequest("messages", "sonnet", 10, 0, 0, 10)
 
 async def client(limiter, tenant):
     admitted = refused = 0
@@ -57,8 +59,11 @@ async def client(limiter, tenant):
     return admitted, refused
 
 async def main():
-    clock = ManualClock(float(fixed_now)) if fixed_now != "server" else None
-    limiter = Limiter(settings, store_from_uri(url), clock)
+    if fixed_now == "server":
+        limiter = open_limiter(settings.limits, settings.tenants)
+    else:
+        core = Limiter(settings.limits, settings.tenants)
+        limiter = GuardedLimiter(core, store_from_uri(url), ManualClock(float(fixed_now)))
     sync = redis.asyncio.Redis.from_url(url)
     await sync.incr(barrier)
     deadline = time.monotonic() + 60

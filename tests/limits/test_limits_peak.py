@@ -8,8 +8,8 @@ import pytest
 from limits_rules import session_rule
 
 from fleetgate.limits import core
-from fleetgate.limits.model import Costs
 from fleetgate.limits.peak import PeakSchedule, parse_clock
+from fleetgate.limits.rules import Costs
 
 PACIFIC_WEEKDAYS = PeakSchedule(
     timezone="America/Los_Angeles",

@@ -17,10 +17,12 @@ from redis.asyncio.connection import Connection as AsyncConnection
 
 from conftest import free_port
 from fleetgate.errors import ConfigurationError, Overloaded, StoreUnavailable
-from fleetgate.limits.limiter import Demand, Limiter
-from fleetgate.limits.model import Costs, Rule
-from fleetgate.limits.store import store_from_uri
-from fleetgate.limits.store_redis import RedisStore, open_redis_store, state_key
+from fleetgate.limits.limiter import Limiter
+from fleetgate.limits.rulebook import AdmissionRequest
+from fleetgate.limits.rules import Costs, Rule
+from fleetgate.limits.stores.guard import GuardedLimiter
+from fleetgate.limits.stores.redis import RedisClock, RedisStore, open_redis_store, state_key
+from fleetgate.limits.stores.seam import store_from_uri
 from fleetgate.settings import TenantSettings, settings_from_mapping
 from fleetgate.types import ManualClock, Usage
 
@@ -65,7 +67,7 @@ def test_keys_are_hash_tagged_per_tenant_and_state_survives_a_restart(redis_url:
         decision = await store.admit(key, (SESSION, WEEK), Costs(units=60.0), NOW + 10)
         assert not decision.admitted and decision.blocking == (0,)
         assert decision.retry_after == pytest.approx(18_000.0 - 10)
-        statuses, _ = await store.peek(key, (SESSION, WEEK), NOW + 10)
+        statuses = await store.peek(key, (SESSION, WEEK), NOW + 10)
         assert [s.used for s in statuses] == [60.0, 60.0]
         await store.client.delete(state_key(key))
 
@@ -125,16 +127,19 @@ def test_script_is_loaded_again_after_a_script_flush(redis_url: str) -> None:
     run(redis_url, scenario)
 
 
-def test_server_time_is_used_when_no_now_is_given(redis_url: str) -> None:
+def test_the_redis_clock_is_server_time_read_once_per_interval(redis_url: str) -> None:
     key = unique("org:time")
 
     async def scenario(store: RedisStore) -> None:
-        before = time.time()
-        decision = await store.admit(key, (RPM,), Costs(1.0))
-        assert before - 5 < decision.now < time.time() + 5
+        clock = RedisClock(store, resync_s=60.0, wall=lambda: 0.0)
+        assert clock.now() == 0.0 and clock.stale()  # before any reading: the local wall clock
+        await clock.refresh()
+        assert not clock.stale() and clock.readings == 1
+        assert abs(clock.now() - await store.server_time()) < 1.0
+        assert abs(clock.now() - time.time()) < 5.0  # this test's server runs on this host
+        decision = await store.admit(key, (RPM,), Costs(1.0), clock.now())
         assert (await store.state_of(key))["rpm:ts"] == decision.now
-        _statuses, read_at = await store.peek(key, (RPM,))
-        assert read_at >= decision.now
+        assert isinstance(store.clock(), RedisClock)
         await store.client.delete(state_key(key))
 
     run(redis_url, scenario)
@@ -156,7 +161,7 @@ def test_idle_state_expires_and_a_ttl_is_never_shortened(redis_url: str) -> None
         assert await store.ttl_of(busy_key) == pytest.approx(18_000.5, abs=5)
         await asyncio.sleep(1.0)
         assert await store.client.exists(state_key(idle_key)) == 0
-        statuses, _ = await store.peek(idle_key, (fast,), NOW)
+        statuses = await store.peek(idle_key, (fast,), NOW)
         assert statuses[0].remaining == 10.0
         await store.client.delete(state_key(busy_key), state_key(slow_key))
 
@@ -264,13 +269,15 @@ def test_limiter_over_redis_survives_an_outage(mode: str, caplog: pytest.LogCapt
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     tenant = TenantSettings(id="acme", tier="tier-1")
-    demand = Demand("messages", "sonnet", 1_000, 0, 0, 100)
+    demand = AdmissionRequest("messages", "sonnet", 1_000, 0, 0, 100)
 
     async def scenario() -> None:
         settings = limiter_settings(url, mode)
         store = open_redis_store(url)
         store.retry_interval = 0.0
-        limiter = Limiter(settings, store, ManualClock(NOW))  # type: ignore[arg-type]
+        limiter = GuardedLimiter(
+            Limiter(settings.limits, settings.tenants), store, ManualClock(NOW)
+        )
         try:
             with redis_server(port):
                 admitted = await limiter.admit(tenant, demand)
@@ -337,7 +344,7 @@ def test_a_cancelled_admission_never_leaves_its_reply_to_the_next_one(redis_url:
         blocker.close()
         decision = await store.admit(other, (WEEK,), Costs(units=7.0), NOW)
         assert decision.admitted and decision.statuses[0].used == 7.0
-        statuses, _ = await store.peek(other, (WEEK,), NOW)
+        statuses = await store.peek(other, (WEEK,), NOW)
         assert statuses[0].used == 7.0
         await store.client.delete(state_key(key), state_key(other))
 

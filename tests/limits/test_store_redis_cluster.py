@@ -12,10 +12,10 @@ from limits_redis_servers import one_node_cluster
 from redis.crc import key_slot
 
 from conftest import free_port
-from fleetgate.limits.model import Costs, Rule
-from fleetgate.limits.store import store_from_uri
-from fleetgate.limits.store_memory import MemoryStore
-from fleetgate.limits.store_redis import RedisStore, slot_tags, state_key
+from fleetgate.limits.rules import Costs, Rule
+from fleetgate.limits.stores.memory import MemoryStore
+from fleetgate.limits.stores.redis import RedisStore, slot_tags, state_key
+from fleetgate.limits.stores.seam import store_from_uri
 
 pytestmark = pytest.mark.redis
 
@@ -54,17 +54,15 @@ def test_cluster_store_matches_the_memory_store(cluster_uri: str) -> None:
                 for key in keys:
                     costs = Costs(1.0, units=30.0)
                     got = await store.admit(key, RULES, costs, NOW + step)
-                    assert got == await memory.admit(key, RULES, costs, NOW + step)
+                    assert got == memory.admit(key, RULES, costs, NOW + step)
                     if got.charges:
                         actual = Costs(1.0, units=10.0)
                         settled = await store.settle(key, RULES, got.charges, actual, NOW + step)
-                        expected = await memory.settle(key, RULES, got.charges, actual, NOW + step)
+                        expected = memory.settle(key, RULES, got.charges, actual, NOW + step)
                         assert settled == expected
             for key in keys:
                 assert await store.state_of(key) == memory.state_of(key)
-                assert await store.peek(key, RULES, NOW + 9) == await memory.peek(
-                    key, RULES, NOW + 9
-                )
+                assert await store.peek(key, RULES, NOW + 9) == memory.peek(key, RULES, NOW + 9)
         finally:
             for key in keys:
                 await store.client.delete(state_key(key))

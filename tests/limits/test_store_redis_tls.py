@@ -15,9 +15,9 @@ from redis.asyncio.connection import SSLConnection
 
 from conftest import free_port, self_signed_certificate
 from fleetgate.errors import StoreUnavailable
-from fleetgate.limits.model import Costs, Rule
-from fleetgate.limits.store import store_from_uri
-from fleetgate.limits.store_redis import RedisStore, state_key
+from fleetgate.limits.rules import Costs, Rule
+from fleetgate.limits.stores.redis import RedisStore, state_key
+from fleetgate.limits.stores.seam import store_from_uri
 
 pytestmark = pytest.mark.redis
 

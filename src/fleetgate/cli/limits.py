@@ -21,7 +21,8 @@ from fleetgate.cli.options import ConfigOption
 from fleetgate.errors import ConfigurationError, InvalidRequest
 from fleetgate.limits.catalog import Catalog
 from fleetgate.limits.limiter import Limiter
-from fleetgate.limits.store import store_from_uri
+from fleetgate.limits.stores.guard import GuardedLimiter
+from fleetgate.limits.stores.seam import store_from_uri
 from fleetgate.settings import Settings, load_settings
 
 
@@ -44,8 +45,13 @@ def _shared_store(settings: Settings) -> str:
     return uri
 
 
+def _limiter(settings: Settings) -> GuardedLimiter:
+    store = store_from_uri(_shared_store(settings))
+    return GuardedLimiter(Limiter(settings.limits, settings.tenants), store, store.clock())
+
+
 async def _set(settings: Settings, plan: str, window: str, factor: float) -> dict[str, float]:
-    limiter = Limiter(settings, store_from_uri(_shared_store(settings)), None)
+    limiter = _limiter(settings)
     try:
         await limiter.set_multiplier(plan, window, factor)
         return await limiter.get_multipliers()
@@ -54,7 +60,7 @@ async def _set(settings: Settings, plan: str, window: str, factor: float) -> dic
 
 
 async def _list(settings: Settings) -> dict[str, float]:
-    limiter = Limiter(settings, store_from_uri(_shared_store(settings)), None)
+    limiter = _limiter(settings)
     try:
         return await limiter.get_multipliers()
     finally:

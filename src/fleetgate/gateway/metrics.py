@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from fleetgate.limits.limiter import Limiter
+from fleetgate.limits.stores.guard import GuardedLimiter
 
 LabelledMetric = Counter | Histogram
 
@@ -81,7 +81,7 @@ class GatewayMetrics:
             child = self._children[key] = metric.labels(*values)
         return child
 
-    def watch_limiter(self, limiter: Limiter) -> None:
+    def watch_limiter(self, limiter: GuardedLimiter) -> None:
         """Export the limiter's store health (errors, outage, queued settlements)."""
         self.registry.register(LimiterCollector(limiter))
 
@@ -93,12 +93,12 @@ class GatewayMetrics:
 class LimiterCollector(Collector):
     """The limits store's health, read from the limiter at scrape time."""
 
-    def __init__(self, limiter: Limiter) -> None:
+    def __init__(self, limiter: GuardedLimiter) -> None:
         self._limiter = limiter
 
     def collect(self) -> Iterator[Metric]:
         limiter = self._limiter
-        mode = limiter.limits.on_store_error
+        mode = limiter.config.on_store_error
         errors = CounterMetricFamily(
             "fleetgate_limit_store_errors",
             "Limit store calls that failed; requests were admitted (open) or refused (closed).",

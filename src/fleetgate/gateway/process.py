@@ -18,8 +18,7 @@ from typing import Any
 
 from fleetgate.gateway.fleet_runtime import FleetRuntime
 from fleetgate.gateway.metrics import GatewayMetrics
-from fleetgate.limits.limiter import Limiter
-from fleetgate.limits.store import store_from_uri
+from fleetgate.limits.stores.guard import GuardedLimiter, open_limiter
 from fleetgate.routing.fleet import Fleet
 from fleetgate.routing.router import Router
 from fleetgate.settings import Settings, TenantSettings
@@ -41,7 +40,7 @@ class Gateway:
         settings: Settings,
         *,
         keys: KeyStore,
-        limiter: Limiter,
+        limiter: GuardedLimiter,
         fleet: Fleet,
         router: Router,
         client: UpstreamClient,
@@ -80,11 +79,10 @@ class Gateway:
             first_byte=server.first_byte_timeout_s,
             read=server.read_timeout_s,
         )
-        clock = WallClock()
         return cls(
             settings,
             keys=KeyStore(path),
-            limiter=Limiter(settings, store_from_uri(settings.limits.store), clock),
+            limiter=open_limiter(settings.limits, settings.tenants),
             fleet=fleet,
             router=Router(fleet),
             client=UpstreamClient(timeouts),

@@ -29,7 +29,8 @@ from fleetgate.gateway.attempt import Attempt
 from fleetgate.gateway.call import Call
 from fleetgate.gateway.failover import open_attempt
 from fleetgate.gateway.process import Gateway
-from fleetgate.limits.limiter import Admission, Demand
+from fleetgate.limits.limiter import Admission
+from fleetgate.limits.rulebook import AdmissionRequest
 from fleetgate.translate.sse import anthropic_event_bytes
 from fleetgate.types import Usage
 
@@ -70,9 +71,9 @@ async def serve_generation(gw: Gateway, call: Call, endpoint: str) -> Answer:
     return Answer(headers, "application/json", body=body)
 
 
-def demand_for(call: Call, endpoint: str) -> Demand:
+def demand_for(call: Call, endpoint: str) -> AdmissionRequest:
     """What the limiter is asked to admit for this call."""
-    return Demand(
+    return AdmissionRequest(
         endpoint=endpoint,
         model_family=call.model.family,
         estimated_input_tokens=call.estimated_input_tokens,

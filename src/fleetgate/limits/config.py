@@ -1,4 +1,6 @@
-"""The `limits:` section of the fleet file: store, profile, plans, tiers, weights, peak hours.
+"""The `limits:` section of the fleet file: store, profile, plans, tiers, weights, peak hours;
+and `Account`, what the limiter reads of a tenant (`fleetgate.settings` composes both into the
+fleet file; nothing here imports it).
 
 `limits: {}` is a complete configuration: the shipped plan profiles (Free ... Enterprise seat),
 the published API tier tables and the per-family token weights come from the data files in
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, Field
@@ -182,3 +184,16 @@ class LimitsSettings(Frozen):
         if self.output_accounting == "profile":
             return self.profile == "v2025"
         return self.output_accounting == "reserve"
+
+
+class Account(Protocol):
+    """What the limiter reads of a tenant: its id, and its plan or API tier (or neither)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def plan(self) -> str | None: ...
+
+    @property
+    def tier(self) -> str | None: ...

@@ -21,15 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from fleetgate.limits import buckets, windows
-from fleetgate.limits.model import Charge, Costs, Decision, Rule, RuleStatus, Settlement, State
-
-
-def multiplier_of(rule: Rule, multipliers: Mapping[str, float]) -> float:
-    """The product of the live multipliers that apply to `rule`."""
-    factor = 1.0
-    for key in rule.multiplier_keys:
-        factor *= multipliers.get(key, 1.0)
-    return factor
+from fleetgate.limits.rules import Charge, Costs, Decision, KeyState, Rule, RuleStatus, Settlement
 
 
 def peak_factor_at(rule: Rule, now: float) -> float:
@@ -99,7 +91,7 @@ def _window_view(
     now: float,
     starting: bool,
 ) -> _View:
-    factor = 1.0  # `multiplier_of`, inline
+    factor = 1.0  # the product of the live multipliers that apply to `rule`
     for key in rule.multiplier_keys:
         factor *= multipliers.get(key, 1.0)
     capacity = rule.capacity * factor
@@ -203,7 +195,7 @@ def _refused(
 
 
 def _charge(
-    i: int, rule: Rule, view: _View, amount: float, factor: float, now: float, updates: State
+    i: int, rule: Rule, view: _View, amount: float, factor: float, now: float, updates: KeyState
 ) -> Charge:
     """Charge `amount` to rule `i`: its new state into `updates`, and the charge to settle."""
     if rule.kind == "bucket":
@@ -224,7 +216,7 @@ def decide(
     now: float,
 ) -> Decision:
     """Admit a request of `costs` at `now` against every rule, or refuse it consuming nothing."""
-    updates: State = {}
+    updates: KeyState = {}
     charges = []
     statuses = []
     shadow_refused = []
@@ -289,7 +281,7 @@ def _on_extra_usage(
     now: float,
 ) -> Decision:
     """An admission on extra usage: plan windows block, `charged` (overage first) pay."""
-    updates: State = {}
+    updates: KeyState = {}
     charges = []
     charged_amounts = [0.0] * len(rules)
     for i in charged:
@@ -327,7 +319,7 @@ def settle(
     now: float,
 ) -> Settlement:
     """Replace each charge of an admission by the actual cost of the request."""
-    updates: State = {}
+    updates: KeyState = {}
     adjustments: list[float] = []
     for index, amount, factor, period_start in charges:
         rule = rules[index]
@@ -362,23 +354,3 @@ def snapshot(
         _status(rule, _view(rule, state, multipliers, 0.0, now, starting=False), 0.0, now)
         for rule in rules
     )
-
-
-def state_ttl(rules: Sequence[Rule], state: Mapping[str, float], now: float) -> float:
-    """Seconds after which the state of these rules no longer matters (buckets full again,
-    windows over): a store may expire an idle key after this long. 0 means already idle."""
-    longest = 0.0
-    for rule in rules:
-        if rule.kind == "bucket":
-            stored = state.get(rule.field_a)
-            if stored is not None and rule.rate > 0:
-                ts = state.get(rule.field_b, now)
-                level = buckets.level_at(stored, ts, rule.capacity, rule.rate, now)
-                longest = max(longest, (rule.capacity - level) / rule.rate)
-            continue
-        start = state.get(rule.field_a)
-        if start is None:
-            continue
-        end = windows.month_bounds(start)[1] if rule.kind == "month" else start + rule.period
-        longest = max(longest, end - now)
-    return longest

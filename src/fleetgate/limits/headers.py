@@ -19,7 +19,7 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from fleetgate.limits.model import Decision, Rule, RuleStatus
+from fleetgate.limits.rules import Decision, Rule, RuleStatus
 
 SHOULD_RETRY_MAX_WAIT = 60.0
 """Longest wait (seconds) after which the SDKs would still honour `retry-after`."""

@@ -1,61 +1,66 @@
-"""The limiter facade the gateway calls: admit, settle exactly once, report usage, multipliers.
+"""The one limiter (synchronous, pure): admit and settle a request against its tenant's limits.
 
-`Limiter(settings, store, clock)` turns a tenant and a `Demand` into rules and costs (policy),
-lets the store run the pure core atomically, and turns refusals into `RateLimited` with the exact
-headers and texts. With ``clock=None`` the store's own clock is used (Redis: server time); a
-`ManualClock` gives the simulator and tests full control of time.
+The gateway and the simulator call this same class. `Limiter` turns a tenant and an
+`AdmissionRequest` into rules and costs (`RuleBook`), turns the store's `Decision` into an
+`Admission` (with the headers of the successful answer) or a `Refusal` (the rule that refuses
+longest, the retry-after and the inputs of the 429's headers and texts), and turns the usage of a
+finished request into what settlement must write (`ToSettle`). It does no I/O and reads no clock:
+every call takes `now`.
 
-Store failures follow ``limits.on_store_error``: ``open`` admits without limits (and without
-headers), ``closed`` answers `Overloaded`; either way the failure is counted in
-`store_errors`, logged once per outage, and settlements that could not be written are kept (up
-to ``limits.pending_settlements``) and written when the store answers again.
+`admit` and `settle` run a whole admission or settlement on the in-memory store (the simulator,
+on its virtual clock). A store behind a network runs the same steps through
+`fleetgate.limits.stores.guard.GuardedLimiter`: `ask` -> the store's atomic decision -> `answer`,
+and `to_settle` -> the store's atomic settlement.
 """
 
 from __future__ import annotations
 
-import logging
 import math
-import time
-from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
 
-from fleetgate.errors import (
-    ConfigurationError,
-    InvalidRequest,
-    Overloaded,
-    RateLimited,
-    StoreUnavailable,
-)
+from fleetgate.errors import ConfigurationError, InvalidRequest, RateLimited
 from fleetgate.limits import headers as hdr
 from fleetgate.limits import messages
 from fleetgate.limits.catalog import Catalog
+from fleetgate.limits.config import Account, LimitsSettings
 from fleetgate.limits.core import peak_factor_at
-from fleetgate.limits.model import Charge, Costs, Decision, Rule
-from fleetgate.limits.policy import Demand, Policy, TenantLimits
-from fleetgate.limits.store import LimitStore
-from fleetgate.settings import Settings, TenantSettings
-from fleetgate.types import Clock, Usage
+from fleetgate.limits.rulebook import AdmissionRequest, RuleBook, TenantLimits
+from fleetgate.limits.rules import Charge, Costs, Decision, Rule, RuleStatus
+from fleetgate.limits.stores.memory import MemoryStore
+from fleetgate.types import Usage
 
-__all__ = ["Admission", "Demand", "Limiter"]
-
-STORE_ERRORS = (StoreUnavailable, OSError, TimeoutError)
 ENDPOINTS = ("messages", "count_tokens", "chat")
-LOG = logging.getLogger("fleetgate.limits")
+TOKEN_FIELDS = (
+    "estimated_input_tokens",
+    "cache_creation_tokens",
+    "cache_read_tokens",
+    "max_output_tokens",
+)
 
 
-@dataclass(eq=False)
-class Admission:
-    """An admitted request: what was reserved, and the headers of its successful response."""
+class Ask(NamedTuple):
+    """One request, ready for the store: who asks, what, the rules it must pass and its costs
+    (no rules: the tenant is not limited)."""
 
-    tenant_id: str
     who: TenantLimits
-    demand: Demand
+    request: AdmissionRequest
     rules: tuple[Rule, ...]
     costs: Costs
+
+
+@dataclass(eq=False, slots=True)
+class Admission:
+    """An admitted request: what was reserved, and the headers of its successful response.
+
+    `decision` is None when no limit was checked (an unlimited tenant, or a store that failed
+    open); `settled` turns true once its usage was charged (settlement happens once)."""
+
+    ask: Ask
     decision: Decision | None
     warning_threshold: float = 0.8
-    settled: bool = field(default=False)
+    settled: bool = False
 
     @property
     def limited(self) -> bool:
@@ -67,177 +72,48 @@ class Admission:
         decision = self.decision
         if decision is None:
             return {}
-        if self.who.kind == "plan":
-            return hdr.unified_headers(self.rules, decision, self.warning_threshold)
+        rules = self.ask.rules
+        if self.ask.who.kind == "plan":
+            return hdr.unified_headers(rules, decision, self.warning_threshold)
         if api == "openai":
-            return hdr.openai_headers(self.rules, decision.statuses, decision.now)
-        return hdr.anthropic_headers(self.rules, decision.statuses, decision.now)
+            return hdr.openai_headers(rules, decision.statuses, decision.now)
+        return hdr.anthropic_headers(rules, decision.statuses, decision.now)
 
 
 @dataclass(frozen=True, slots=True)
-class _Pending:
-    key: str
-    rules: tuple[Rule, ...]
-    charges: tuple[Charge, ...]
-    actual: Costs
+class Refusal:
+    """A refused request: the rule that refuses longest, when to retry, and what the 429's
+    headers and texts are made of (the ask and the decision)."""
 
+    rule: Rule
+    status: RuleStatus
+    retry_after: float
+    ask: Ask
+    decision: Decision
+    warning_threshold: float = 0.8
 
-class Limiter:
-    """Plan and tier limits for every tenant, over one `LimitStore`."""
-
-    def __init__(self, settings: Settings, store: LimitStore, clock: Clock | None = None) -> None:
-        self.limits = settings.limits
-        self.catalog = Catalog.from_settings(self.limits)
-        self.policy = Policy(self.limits, self.catalog)
-        self.store = store
-        self.clock = clock
-        self.store_errors = 0
-        self._store_down = False
-        self._pending: deque[_Pending] = deque()
-        self._who: dict[tuple[str, str | None, str | None], TenantLimits] = {}
-        self._check(settings)
-
-    # ------------------------------------------------------------------ set-up
-
-    def _check(self, settings: Settings) -> None:
-        for index, tenant in enumerate(settings.tenants):
-            self._who_for(tenant, where=f"tenants[{index}]")
-        tenant_ids = {tenant.id for tenant in settings.tenants}
-        for name in self.limits.workspaces:
-            if tenant_ids and name not in tenant_ids:
-                raise ConfigurationError(f"limits.workspaces.{name}: unknown tenant {name!r}")
-
-    def _who_for(self, tenant: TenantSettings, where: str = "tenant") -> TenantLimits:
-        cache_key = (tenant.id, tenant.plan, tenant.tier)
-        who = self._who.get(cache_key)
-        if who is not None:
-            return who
-        try:
-            who = self.policy.tenant_limits(tenant.id, tenant.plan, tenant.tier)
-        except KeyError as exc:
-            field_name, known = (
-                ("plan", self.catalog.plans)
-                if tenant.plan is not None
-                else ("tier", self.catalog.tiers)
-            )
-            raise ConfigurationError(
-                f"{where}.{field_name}: expected one of {sorted(known)}, got {exc.args[0]!r}"
-            ) from exc
-        self._who[cache_key] = who
-        return who
-
-    def _now(self) -> float | None:
-        return None if self.clock is None else self.clock.now()
-
-    def _now_hint(self) -> float:
-        return time.time() if self.clock is None else self.clock.now()
-
-    # ------------------------------------------------------------------ store health
-
-    def _store_failed(self, operation: str, exc: BaseException) -> None:
-        self.store_errors += 1
-        if not self._store_down:
-            self._store_down = True
-            LOG.warning(
-                "limits store unavailable during %s (%s); failing %s",
-                operation,
-                exc,
-                self.limits.on_store_error,
-            )
-
-    @property
-    def store_down(self) -> bool:
-        """Whether the last store call failed (the outage is not over yet)."""
-        return self._store_down
-
-    def _store_ok(self) -> None:
-        if self._store_down:
-            self._store_down = False
-            LOG.warning("limits store reachable again")
-
-    async def _flush_pending(self) -> None:
-        while self._pending:
-            item = self._pending[0]
-            await self.store.settle(item.key, item.rules, item.charges, item.actual, self._now())
-            self._pending.popleft()
-
-    def _keep_pending(self, item: _Pending) -> None:
-        if len(self._pending) >= self.limits.pending_settlements:
-            self._pending.popleft()
-            LOG.warning("limits: dropped the oldest unwritten settlement (queue full)")
-        self._pending.append(item)
-
-    @property
-    def pending_settlements(self) -> int:
-        """Settlements waiting for the store to answer again."""
-        return len(self._pending)
-
-    # ------------------------------------------------------------------ admission
-
-    @staticmethod
-    def _validate(demand: Demand) -> None:
-        if demand.endpoint not in ENDPOINTS:
-            raise InvalidRequest(f"unknown endpoint {demand.endpoint!r} for rate limiting")
-        for name in (
-            "estimated_input_tokens",
-            "cache_creation_tokens",
-            "cache_read_tokens",
-            "max_output_tokens",
-        ):
-            value = getattr(demand, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidRequest(f"{name}: expected a non-negative integer, got {value!r}")
-
-    async def admit(self, tenant: TenantSettings, demand: Demand) -> Admission:
-        """Admit `demand` against every limit of `tenant` at once, or raise `RateLimited`."""
-        self._validate(demand)
-        who = self._who_for(tenant)
-        rules = self.policy.rules_for(
-            tenant.id, who, demand.model_family, demand.endpoint, self._now_hint()
-        )
-        costs = self.policy.costs(who, demand) if rules else Costs()
-        threshold = self.limits.warning_threshold
-        if not rules:
-            return Admission(tenant.id, who, demand, rules, costs, None, threshold)
-        try:
-            await self._flush_pending()
-            decision = await self.store.admit(who.key, rules, costs, self._now())
-        except STORE_ERRORS as exc:
-            self._store_failed("admission", exc)
-            if self.limits.on_store_error == "open":
-                return Admission(tenant.id, who, demand, rules, costs, None, threshold)
-            raise Overloaded(
-                "Rate limits cannot be checked right now; please retry shortly."
-            ) from exc
-        self._store_ok()
-        admission = Admission(tenant.id, who, demand, rules, costs, decision, threshold)
-        if not decision.admitted:
-            raise self._refusal(admission, decision)
-        return admission
-
-    def _refusal(self, admission: Admission, decision: Decision) -> RateLimited:
-        rules, who, demand = admission.rules, admission.who, admission.demand
-        index = max(decision.blocking, key=lambda i: decision.statuses[i].wait)
-        rule, status = rules[index], decision.statuses[index]
-        requested = admission.costs.of(rule.dimension) * peak_factor_at(rule, decision.now)
-        model = demand.model or demand.model_family
+    def error(self) -> RateLimited:
+        """The 429 answer: the exact headers and texts of the API the request came in on."""
+        rule, status, decision = self.rule, self.status, self.decision
+        who, request, rules = self.ask.who, self.ask.request, self.ask.rules
+        requested = self.ask.costs.of(rule.dimension) * peak_factor_at(rule, decision.now)
+        model = request.model or request.model_family
         openai_text = messages.openai_message(rule, status, requested, model, who.organization)
-        wait = decision.retry_after
         if who.kind == "plan":
-            headers = hdr.unified_headers(rules, decision, admission.warning_threshold)
-            headers.update(hdr.refusal_headers(wait))
+            headers = hdr.unified_headers(rules, decision, self.warning_threshold)
+            headers.update(hdr.refusal_headers(self.retry_after))
             return RateLimited(
                 messages.plan_message(rule, status),
                 headers=headers,
                 openai_type="tokens",
                 openai_message=openai_text,
             )
-        if demand.endpoint == "chat":
+        if request.endpoint == "chat":
             headers = hdr.openai_headers(rules, decision.statuses, decision.now)
         else:
             headers = hdr.anthropic_headers(rules, decision.statuses, decision.now)
-        headers.update(hdr.refusal_headers(wait))
-        workspace = admission.tenant_id if rule.scope == "workspace" else None
+        headers.update(hdr.refusal_headers(self.retry_after))
+        workspace = who.tenant if rule.scope == "workspace" else None
         return RateLimited(
             messages.anthropic_tier_message(rule, who.organization, workspace),
             headers=headers,
@@ -245,57 +121,155 @@ class Limiter:
             openai_message=openai_text,
         )
 
+
+class ToSettle(NamedTuple):
+    """What settling one admission writes: the store key, its rules, the charges of the
+    admission and what the request really cost."""
+
+    key: str
+    rules: tuple[Rule, ...]
+    charges: tuple[Charge, ...]
+    actual: Costs
+
+
+class Limiter:
+    """Plan and tier limits for every tenant: rules and costs in, admissions and refusals out."""
+
+    def __init__(self, config: LimitsSettings, accounts: Iterable[Account] = ()) -> None:
+        self.config = config
+        self.catalog = Catalog.from_settings(config)
+        self.rulebook = RuleBook(config, self.catalog)
+        self._who: dict[tuple[str, str | None, str | None], TenantLimits] = {}
+        self._check(tuple(accounts))
+
+    # ------------------------------------------------------------------ who
+
+    def _check(self, accounts: tuple[Account, ...]) -> None:
+        for index, account in enumerate(accounts):
+            self.limits_of(account.id, account.plan, account.tier, where=f"tenants[{index}]")
+        ids = {account.id for account in accounts}
+        for name in self.config.workspaces:
+            if ids and name not in ids:
+                raise ConfigurationError(f"limits.workspaces.{name}: unknown tenant {name!r}")
+
+    def limits_of(
+        self, tenant_id: str, plan: str | None, tier: str | None, where: str = "tenant"
+    ) -> TenantLimits:
+        """The plan or tier limiting `tenant_id` (an unknown name is a ConfigurationError that
+        names the setting at `where`)."""
+        cache_key = (tenant_id, plan, tier)
+        who = self._who.get(cache_key)
+        if who is not None:
+            return who
+        try:
+            who = self.rulebook.tenant_limits(tenant_id, plan, tier)
+        except KeyError as exc:
+            field_name, known = (
+                ("plan", self.catalog.plans) if plan is not None else ("tier", self.catalog.tiers)
+            )
+            raise ConfigurationError(
+                f"{where}.{field_name}: expected one of {sorted(known)}, got {exc.args[0]!r}"
+            ) from exc
+        self._who[cache_key] = who
+        return who
+
+    # ------------------------------------------------------------------ admission
+
+    @staticmethod
+    def _validate(request: AdmissionRequest) -> None:
+        if request.endpoint not in ENDPOINTS:
+            raise InvalidRequest(f"unknown endpoint {request.endpoint!r} for rate limiting")
+        _, _, fresh, written, read, output, _ = request
+        if type(fresh) is type(written) is type(read) is type(output) is int and (
+            fresh >= 0 and written >= 0 and read >= 0 and output >= 0
+        ):
+            return  # the common case, checked without a loop (the simulator asks millions)
+        for name in TOKEN_FIELDS:
+            value = getattr(request, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidRequest(f"{name}: expected a non-negative integer, got {value!r}")
+
+    def ask(self, who: TenantLimits, request: AdmissionRequest, now: float) -> Ask:
+        """The rules `request` must pass at `now` (peak hours included) and its costs; an
+        invalid request raises `InvalidRequest`."""
+        self._validate(request)
+        rules = self.rulebook.rules_for(who, request.model_family, request.endpoint, now)
+        costs = self.rulebook.costs(who, request) if rules else Costs()
+        return Ask(who, request, rules, costs)
+
+    def answer(self, ask: Ask, decision: Decision | None) -> Admission | Refusal:
+        """The store's `decision` on `ask` as an admission or a refusal (None: nothing was
+        checked, the request is admitted without limits)."""
+        threshold = self.config.warning_threshold
+        if decision is None or decision.admitted:
+            return Admission(ask, decision, threshold)
+        index = max(decision.blocking, key=lambda i: decision.statuses[i].wait)
+        return Refusal(
+            ask.rules[index],
+            decision.statuses[index],
+            decision.retry_after,
+            ask,
+            decision,
+            threshold,
+        )
+
+    def admit(
+        self, who: TenantLimits, request: AdmissionRequest, now: float, store: MemoryStore
+    ) -> Admission | Refusal:
+        """Admit `request` against every limit of `who` at once on `store`, or refuse it."""
+        ask = self.ask(who, request, now)
+        if not ask.rules:
+            return self.answer(ask, None)
+        return self.answer(ask, store.admit(who.key, ask.rules, ask.costs, now))
+
     # ------------------------------------------------------------------ settlement
 
-    async def settle(self, admission: Admission, usage: Usage) -> bool:
-        """Charge what the request really used, once: a second call returns False."""
+    def to_settle(self, admission: Admission, usage: Usage) -> ToSettle | None:
+        """What settling `admission` with what it really used writes (None: nothing, as no
+        limit was charged)."""
+        decision = admission.decision
+        if decision is None or not decision.charges:
+            return None
+        ask = admission.ask
+        actual = self.rulebook.actual_costs(ask.who, ask.request, usage)
+        return ToSettle(ask.who.key, ask.rules, decision.charges, actual)
+
+    def settle(self, admission: Admission, usage: Usage, now: float, store: MemoryStore) -> bool:
+        """Charge what the request really used on `store`, once: a second call returns False."""
         if admission.settled:
             return False
         admission.settled = True
         decision = admission.decision
-        if decision is None or not decision.charges:
-            return True
-        actual = self.policy.actual_costs(admission.who, admission.demand, usage)
-        item = _Pending(admission.who.key, admission.rules, decision.charges, actual)
-        try:
-            await self._flush_pending()
-            await self.store.settle(item.key, item.rules, item.charges, item.actual, self._now())
-        except STORE_ERRORS as exc:
-            self._store_failed("settlement", exc)
-            self._keep_pending(item)
-            return True
-        self._store_ok()
+        if decision is not None and decision.charges:  # `to_settle`, without its tuple
+            ask = admission.ask
+            actual = self.rulebook.actual_costs(ask.who, ask.request, usage)
+            store.settle(ask.who.key, ask.rules, decision.charges, actual, now)
         return True
 
     # ------------------------------------------------------------------ reports
 
-    def _report_rules(self, tenant: TenantSettings, who: TenantLimits) -> tuple[Rule, ...]:
-        now = self._now_hint()
+    def report_rules(self, who: TenantLimits, now: float) -> tuple[Rule, ...]:
+        """Every rule a usage report shows for `who`: each plan window (with every family's
+        weekly sub-limit), or each bucket of every tier family and count_tokens."""
+        book = self.rulebook
         if who.kind == "plan" and who.plan is not None:
             families = tuple(who.plan.family_weekly)
-            return self.policy.plan_rules(tenant.id, who.name, who.plan, families, "messages", now)
+            return book.plan_rules(who.tenant, who.name, who.plan, families, "messages", now)
         if who.kind == "tier" and who.tier is not None:
             rules: dict[str, Rule] = {}
             for family in who.tier.families:
-                for rule in self.policy.tier_rules(tenant.id, who, family, "messages"):
+                for rule in book.tier_rules(who, family, "messages"):
                     rules.setdefault(rule.id, rule)
-            for rule in self.policy.tier_rules(tenant.id, who, "", "count_tokens"):
+            for rule in book.tier_rules(who, "", "count_tokens"):
                 rules.setdefault(rule.id, rule)
             return tuple(rules.values())
         return ()
 
-    async def usage_report(self, tenant: TenantSettings) -> dict[str, Any]:
+    @staticmethod
+    def usage_report(
+        who: TenantLimits, rules: tuple[Rule, ...], statuses: tuple[RuleStatus, ...]
+    ) -> dict[str, Any]:
         """Each window's (plans) or bucket's (tiers) utilization 0..100 and reset time."""
-        who = self._who_for(tenant)
-        rules = self._report_rules(tenant, who)
-        if not rules:
-            return {}
-        try:
-            statuses, _now = await self.store.peek(who.key, rules, self._now())
-        except STORE_ERRORS as exc:
-            self._store_failed("usage report", exc)
-            raise Overloaded("Usage cannot be read right now; please retry shortly.") from exc
-        self._store_ok()
         report: dict[str, Any] = {}
         for rule, status in zip(rules, statuses, strict=True):
             entry: dict[str, Any] = {
@@ -322,31 +296,20 @@ class Limiter:
             report["extra_usage"] = {"is_enabled": False}
         return report
 
-    async def close(self) -> None:
-        """Close the store (pending settlements are tried one last time)."""
-        try:
-            await self._flush_pending()
-        except STORE_ERRORS as exc:
-            self._store_failed("close", exc)
-            LOG.warning("limits: %d settlements could not be written", len(self._pending))
-        await self.store.close()
-
     # ------------------------------------------------------------------ multipliers
 
-    def _windows_of(self, plan: str) -> tuple[str, ...]:
-        settings = self.catalog.plans[plan]
-        return ("five_hour", "seven_day", *tuple(f"seven_day_{f}" for f in settings.family_weekly))
-
-    async def set_multiplier(self, plan: str, window: str, factor: float) -> None:
-        """Scale one plan window's budget for every replica, from the next request on."""
+    def multiplier_name(self, plan: str, window: str, factor: float) -> str:
+        """The store name (``<plan>:<window>``) of a live multiplier, after checking the plan,
+        the window and the factor (`InvalidRequest` names what is wrong)."""
         if plan not in self.catalog.plans:
             raise InvalidRequest(
                 f"plan: expected one of {sorted(self.catalog.plans)}, got {plan!r}"
             )
-        windows = self._windows_of(plan)
+        family_windows = (f"seven_day_{f}" for f in self.catalog.plans[plan].family_weekly)
+        windows = ("five_hour", "seven_day", *family_windows)
         if window not in windows:
             raise InvalidRequest(f"window: expected one of {list(windows)}, got {window!r}")
-        top = self.limits.max_multiplier
+        top = self.config.max_multiplier
         if (
             isinstance(factor, bool)
             or not isinstance(factor, int | float)
@@ -356,19 +319,4 @@ class Limiter:
             raise InvalidRequest(
                 f"factor: expected a number above 0 and at most {top:g}, got {factor!r}"
             )
-        try:
-            await self.store.set_multiplier(f"{plan}:{window}", float(factor))
-        except STORE_ERRORS as exc:
-            self._store_failed("set multiplier", exc)
-            raise Overloaded("Multipliers cannot be stored right now; please retry.") from exc
-        self._store_ok()
-
-    async def get_multipliers(self) -> dict[str, float]:
-        """Every live multiplier, ``<plan>:<window>`` -> factor (absent means 1)."""
-        try:
-            found = await self.store.get_multipliers()
-        except STORE_ERRORS as exc:
-            self._store_failed("get multipliers", exc)
-            raise Overloaded("Multipliers cannot be read right now; please retry.") from exc
-        self._store_ok()
-        return dict(sorted(found.items()))
+        return f"{plan}:{window}"

@@ -20,7 +20,7 @@ import uuid
 from datetime import UTC, datetime
 
 from fleetgate.limits.headers import go_duration
-from fleetgate.limits.model import Rule, RuleStatus
+from fleetgate.limits.rules import Rule, RuleStatus
 
 DOCS_URL = "https://docs.claude.com/en/api/rate-limits"
 SALES_URL = "https://www.anthropic.com/contact-sales"

@@ -10,7 +10,7 @@ Public API:
     write_result(result, out_dir) / compare_rows(a, b)        fleetgate.sim.report
 
 Modules: loop (event heap), scenario / scenario_types / faults_config / validation (the file),
-workload / draws / trace / sources (requests), gate (limits), replica / group / fleet_model
-(engines), faults, metrics / recorder / report (outputs). The `fleetgate simulate` command is
-fleetgate.cli.simulate. See docs/simulator.md.
+workload / draws / trace / sources (requests), batch_replica / group / fleet_model
+(engines), fault_schedule, metrics / recorder / report (outputs); limits are the gateway's own
+`Limiter`. The `fleetgate simulate` command is fleetgate.cli.simulate. See docs/simulator.md.
 """

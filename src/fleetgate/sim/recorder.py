@@ -210,8 +210,8 @@ class Recorder:
             "run": {
                 "events": sim.loop.events,
                 "requests_issued": self.issued,
-                "limit_decisions": sim.gate.admissions,
-                "limit_settlements": sim.gate.settlements,
+                "limit_decisions": sim.limit_store.decisions,
+                "limit_settlements": sim.limit_store.settlements,
                 "capped_draws": sim.sources.capped_draws(),
                 "faults": self.faults_seen,
             },

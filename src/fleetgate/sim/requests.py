@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fleetgate.limits.policy import Demand, TenantLimits
+from fleetgate.limits.limiter import Admission
+from fleetgate.limits.rulebook import AdmissionRequest, TenantLimits
 from fleetgate.routing.policies import RouteRequest
-from fleetgate.sim.gate import Ticket
 from fleetgate.sim.group import ReplicaGroup
 from fleetgate.sim.workload import RequestSpec
 
@@ -13,6 +13,7 @@ class ClientRequest:
     """One client request: admitted once, routed one or more times, settled once."""
 
     __slots__ = (
+        "admission",
         "arrival",
         "attempts",
         "call",
@@ -20,7 +21,6 @@ class ClientRequest:
         "demand",
         "excluded",
         "route",
-        "ticket",
         "tokens",
         "who",
     )
@@ -33,8 +33,8 @@ class ClientRequest:
         self.route = route
         self.tokens = route.tokens  # what the fleet state counts in flight, read on every end
         self.arrival = arrival
-        self.demand: Demand | None = None
-        self.ticket: Ticket | None = None
+        self.demand: AdmissionRequest | None = None
+        self.admission: Admission | None = None
         self.excluded: frozenset[str] = frozenset()
         self.attempts = 0
         self.client_tries = 0

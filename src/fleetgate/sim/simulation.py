@@ -1,9 +1,10 @@
 """One simulation run: workload in, the real limiter and router in the middle, engines out.
 
 Owns the walk of each simulated request, mirroring the gateway's (DESIGN.md "The walk of one
-request"): admit (`LimitsGate`, the limits core) -> route (`Router.decide` over the real
-`Fleet`, placement, breakers, saturation and policies included) -> network -> engine
-(`ReplicaGroup`) -> first token -> end -> settle. Failures before the first token fail over
+request"): admit (the gateway's `Limiter`, on its in-memory store at virtual time) -> route
+(`Router.decide` over the real `Fleet`, placement, breakers, saturation and policies
+included) -> network -> engine (`ReplicaGroup`) -> first token -> end -> settle (the same
+`Limiter`). Failures before the first token fail over
 within the router's retry budget; 429s and 529s that say so are retried by the client after
 `retry-after`, like the SDKs. Engine metrics are scraped and probes answered every scrape
 interval, as the gateway's health checker does. Everything runs on `EventLoop` time.
@@ -16,21 +17,23 @@ import math
 import random
 from collections.abc import Callable
 
-from fleetgate.errors import NoAllowedPool, NotFound, Overloaded
-from fleetgate.limits.policy import Demand
+from fleetgate.errors import ConfigurationError, InvalidRequest, NoAllowedPool, NotFound, Overloaded
+from fleetgate.limits.limiter import Limiter, Refusal
+from fleetgate.limits.rulebook import AdmissionRequest
+from fleetgate.limits.stores.memory import MemoryStore
 from fleetgate.routing.fleet import Fleet
 from fleetgate.routing.placement import place
 from fleetgate.routing.router import Router
 from fleetgate.sim.batch_replica import Job
 from fleetgate.sim.fault_schedule import FaultChange, build_schedule
 from fleetgate.sim.fleet_model import SimFleet, with_sim_backends
-from fleetgate.sim.gate import LimitsGate, Refusal
 from fleetgate.sim.group import ReplicaGroup
 from fleetgate.sim.loop import PRIORITY_ARRIVAL, PRIORITY_FAULT, PRIORITY_SCRAPE, EventLoop
 from fleetgate.sim.recorder import Recorder
 from fleetgate.sim.requests import Attempt, ClientRequest
 from fleetgate.sim.scenario import LoadedScenario
 from fleetgate.sim.sources import Sources
+from fleetgate.types import Usage
 
 Progress = Callable[[float, float, int, int], None]
 """Called as (share done, simulated seconds done, events so far, requests so far)."""
@@ -56,10 +59,19 @@ class Simulation:
         """Jitters the breakers that verdicts and outlier ejection open."""
         self.fleet = Fleet.from_settings(self.settings)
         self.router = Router(self.fleet)
-        self.gate = LimitsGate(self.settings, scenario.multipliers)
+        self.limiter = Limiter(self.settings.limits, self.settings.tenants)
+        self.limit_store = MemoryStore()
+        for name, factor in scenario.multipliers.items():
+            plan, _, window = name.partition(":")
+            try:
+                self.limit_store.set_multiplier(
+                    self.limiter.multiplier_name(plan, window, factor), factor
+                )
+            except InvalidRequest as exc:
+                raise ConfigurationError(f"multipliers.{name}: {exc}") from exc
         self.engines = SimFleet(self.settings, self.fleet.index.backends, scenario, self.loop, self)
         self.recorder = Recorder(scenario, self.start)
-        self.sources = Sources(loaded, self.settings, self.gate)
+        self.sources = Sources(loaded, self.settings, self.limiter)
         self.faults_rng = random.Random(f"{scenario.seed}:faults:errors")
         self._scrapes = 0
         self.scrape_s = scenario.scrape_interval_s or self.settings.routing.probes.interval_s
@@ -108,7 +120,7 @@ class Simulation:
         if demand is None:  # the first try (a client retry asks for the same)
             self.recorder.issued += 1
             cached = call.cached_tokens
-            demand = request.demand = Demand(
+            demand = request.demand = AdmissionRequest(
                 "messages",
                 self._families[call.model_id],
                 call.prompt_tokens - cached,
@@ -117,11 +129,11 @@ class Simulation:
                 call.max_tokens,
                 call.model_id,
             )
-        outcome = self.gate.admit(request.who, call.user, demand, now)
+        outcome = self.limiter.admit(request.who, demand, now, self.limit_store)
         if isinstance(outcome, Refusal):
             self._refused(request, outcome)
             return
-        request.ticket = outcome
+        request.admission = outcome
         request.excluded = NOTHING_EXCLUDED
         self._route(request)
 
@@ -132,7 +144,7 @@ class Simulation:
             request.client_tries += 1
             self.loop.after(max(refusal.retry_after, 0.001), PRIORITY_ARRIVAL, self.issue, request)
             return
-        self.recorder.refused(request, refusal.limit)
+        self.recorder.refused(request, refusal.rule.name)
         if call.audience.kind != "plan":
             self.sources.call_done(request, self.loop.now)
 
@@ -159,7 +171,7 @@ class Simulation:
 
     def _unroutable(self, request: ClientRequest, exc: Overloaded | NoAllowedPool) -> None:
         now = self.loop.now
-        self.gate.settle(request.ticket, 0, 0, 0, now)
+        self._settle(request, 0, 0, 0, now)
         if request.attempts > 0:
             self._failed(request, now)
             return
@@ -188,7 +200,7 @@ class Simulation:
         return known
 
     def _invalid(self, request: ClientRequest) -> None:
-        self.gate.settle(request.ticket, 0, 0, 0, self.loop.now)
+        self._settle(request, 0, 0, 0, self.loop.now)
         self.recorder.invalid(request)
         self.sources.call_done(request, self.loop.now)
 
@@ -246,7 +258,7 @@ class Simulation:
         )
         fleet.health.record_request(ok=True, now=at)
         hit = attempt.cache_hit
-        self.gate.settle(request.ticket, call.prompt_tokens - hit, output, hit, at)
+        self._settle(request, call.prompt_tokens - hit, output, hit, at)
         self.recorder.completed(request, attempt, at, itl)
         session = call.session
         if session is not None:
@@ -277,8 +289,18 @@ class Simulation:
             return
         call = request.call
         cached = call.cached_tokens
-        self.gate.settle(request.ticket, call.prompt_tokens - cached, produced, cached, now)
+        self._settle(request, call.prompt_tokens - cached, produced, cached, now)
         self._failed(request, now, attempt.group.backend.site_id)
+
+    def _settle(
+        self, request: ClientRequest, fresh: int, output: int, cached: int, now: float
+    ) -> None:
+        """Settle the request's admission with what it used: `fresh` (uncached) input,
+        `output` and `cached` (cache read) tokens."""
+        admission = request.admission
+        if admission is not None:
+            usage = Usage(fresh, output, 0, cached)
+            self.limiter.settle(admission, usage, now, self.limit_store)
 
     def _route_again(self, request: ClientRequest) -> None:
         self._route(request)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from fleetgate.limits.limiter import Limiter
 from fleetgate.routing.policies import RouteRequest
 from fleetgate.routing.router import Router
 from fleetgate.settings import Settings, TenantSettings
-from fleetgate.sim.gate import LimitsGate
 from fleetgate.sim.loop import PRIORITY_ARRIVAL, EventLoop
 from fleetgate.sim.requests import ClientRequest
 from fleetgate.sim.scenario import LoadedScenario
@@ -26,9 +26,9 @@ Issue = Callable[[ClientRequest], None]
 class Sources:
     """Every workload generator of a scenario."""
 
-    def __init__(self, loaded: LoadedScenario, settings: Settings, gate: LimitsGate) -> None:
+    def __init__(self, loaded: LoadedScenario, settings: Settings, limiter: Limiter) -> None:
         scenario = loaded.scenario
-        self.gate = gate
+        self.limiter = limiter
         self.start = scenario.start
         self.end = scenario.start + scenario.duration
         self.populations: list[PopulationSource] = []
@@ -39,7 +39,7 @@ class Sources:
             audience = audience_for(population, settings, where)
             if audience.label in self.by_label:
                 raise_duplicate(where, audience.label)
-            gate.who(f"{audience.label}#0", audience.plan, audience.tier, where)
+            limiter.limits_of(f"{audience.label}#0", audience.plan, audience.tier, where)
             source = PopulationSource(population, audience, scenario.workload, scenario.seed, where)
             self.populations.append(source)
             self.by_label[audience.label] = source
@@ -55,7 +55,7 @@ class Sources:
             )
             for line in self.trace[:1]:
                 a = line.call.audience
-                gate.who(line.call.user, a.plan, a.tier, "workload.trace")
+                limiter.limits_of(line.call.user, a.plan, a.tier, "workload.trace")
         self._loop: EventLoop | None = None
         self._issue: Issue | None = None
         self._router: Router | None = None
@@ -84,7 +84,7 @@ class Sources:
         session = call.session
         who = session.limits if session is not None else None
         if who is None:
-            who = self.gate.who(call.user, audience.plan, audience.tier, "workload")
+            who = self.limiter.limits_of(call.user, audience.plan, audience.tier, "workload")
             if session is not None:
                 session.limits = who
         priority = self._priority.get(audience.label)

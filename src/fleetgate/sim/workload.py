@@ -18,7 +18,7 @@ import random
 from dataclasses import dataclass
 
 from fleetgate.errors import ConfigurationError
-from fleetgate.limits.policy import TenantLimits
+from fleetgate.limits.rulebook import TenantLimits
 from fleetgate.settings import Settings, TenantSettings
 from fleetgate.sim.draws import Sampler
 from fleetgate.sim.scenario import Population, Workload

@@ -6,9 +6,9 @@
 --
 -- KEYS[1]  the state hash of one key (fields "<rule id>:level|ts|start|used")
 -- KEYS[2]  the live multiplier hash ("<plan>:<window>" -> factor), in the same cluster slot
--- ARGV     op ("admit" | "settle" | "read"), now ("" = server TIME), TTL margin (s), the
+-- ARGV     op ("admit" | "settle" | "read"), now (epoch seconds), TTL margin (s), the
 --          rules (JSON), the op's costs and charges (JSON; decoded by cjson in C, numbers
---          exact), and "full" or "" (see fleetgate/limits/store_redis_codec.py).
+--          exact), and "full" or "" (see fleetgate/limits/stores/codec.py).
 -- Reply    one newline-separated string: now, the rules' stored fields before the op (empty
 --          when absent), the multipliers read, then the op's outcome: for "admit" the
 --          admitted flag, and with "full" also the decision's details and the fields written;
@@ -43,14 +43,7 @@ end
 
 -- ------------------------------------------------------------------ time
 
-local now
-if ARGV[2] == '' then
-  if redis.replicate_commands then redis.replicate_commands() end
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-else
-  now = tonumber(ARGV[2])
-end
+local now = tonumber(ARGV[2])
 local margin = tonumber(ARGV[3])
 local full = ARGV[6] == 'full'
 

@@ -18,15 +18,15 @@ from typing import NamedTuple
 import orjson
 
 from fleetgate.limits import core
-from fleetgate.limits.model import (
+from fleetgate.limits.rules import (
     DIMENSIONS,
     Charge,
     Costs,
     Decision,
+    KeyState,
     Rule,
     RuleStatus,
     Settlement,
-    State,
 )
 
 Reply = Sequence[bytes]
@@ -108,7 +108,7 @@ class Header(NamedTuple):
     the multipliers read; `next` is where the operation's own outcome starts."""
 
     now: float
-    state: State
+    state: KeyState
     multipliers: dict[str, float]
     next: int
 
@@ -127,7 +127,7 @@ def _number(value: bytes) -> float:
 
 def decode_header(reply: Reply, rules: Sequence[Rule]) -> Header:
     """The common start of every reply."""
-    state: State = {}
+    state: KeyState = {}
     position = 1
     for rule in rules:
         for name in (rule.field_a, rule.field_b):
@@ -150,9 +150,9 @@ def _indexes(reply: Reply, position: int) -> tuple[tuple[int, ...], int]:
     return found, position + 1 + count
 
 
-def _updates(reply: Reply, position: int) -> tuple[State, int]:
+def _updates(reply: Reply, position: int) -> tuple[KeyState, int]:
     count = int(_number(reply[position]))
-    updates: State = {}
+    updates: KeyState = {}
     for k in range(count):
         base = position + 1 + 2 * k
         updates[_text(reply[base])] = _number(reply[base + 1])

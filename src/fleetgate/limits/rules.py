@@ -1,8 +1,10 @@
-"""Value types of the limits core: rules, costs, per-rule status, decisions and reservations.
+"""Value types of the limits core: rules, costs, per-rule status, decisions, charges,
+settlements and the stored numbers of one key (`KeyState`).
 
 Everything here is plain numbers and strings so that a second implementation of the same math
 (the Redis Lua script) can hold the state and read the rules. The state of one store key (one
-tenant or organization) is a flat ``dict[str, float]``; each rule owns two fields of it:
+tenant or organization), a `KeyState`, is a flat ``dict[str, float]``; each rule owns two
+fields of it:
 
 - bucket rules: ``<rule id>:level`` (tokens available, may go negative = debt) and
   ``<rule id>:ts`` (when the level was last computed);
@@ -26,7 +28,7 @@ DIMENSIONS: tuple[Dimension, ...] = ("requests", "input_tokens", "output_tokens"
 
 Scope = Literal["organization", "workspace", "plan"]
 
-State = dict[str, float]
+KeyState = dict[str, float]
 """The stored numbers of one key (tenant or organization)."""
 
 
@@ -129,7 +131,7 @@ class Decision(NamedTuple):
     admitted: bool
     statuses: tuple[RuleStatus, ...]
     charges: tuple[Charge, ...]
-    updates: State
+    updates: KeyState
     retry_after: float = 0.0
     blocking: tuple[int, ...] = ()
     shadow_refused: tuple[int, ...] = ()
@@ -144,6 +146,6 @@ class Settlement(NamedTuple):
     refund, never larger than the reserved amount).
     """
 
-    updates: State
+    updates: KeyState
     adjustments: tuple[float, ...]
     now: float = 0.0

@@ -1,8 +1,8 @@
 """The Redis limit store (`redis://`, `rediss://`, `redis+cluster://`): shared, durable state.
 
 Every admission, settlement and read is ONE call of one Lua script (``lua/limits.lua``, loaded
-once, EVALSHA with a NOSCRIPT fallback) that runs the limit math atomically on the server, with
-the server's TIME when no `now` is given. Keys: ``fleetgate:{<key>}:state``, hash-tagged by the
+once, EVALSHA with a NOSCRIPT fallback) that runs the limit math atomically on the server at the
+`now` it is given. Keys: ``fleetgate:{<key>}:state``, hash-tagged by the
 tenant or organization key so that a Redis Cluster keeps each key's state in one slot. The
 script keeps a key alive while its numbers matter (longest bucket refill or window end, plus a
 margin) and lets idle state expire.
@@ -16,7 +16,12 @@ and `set_multiplier` writes all 16,384 copies before it returns (a rare admin op
 On a standalone Redis the calls go through `DirectCalls` (its own connection free list, one
 deadline per call), the cheapest path redis-py offers; a cluster goes through `RedisCluster`.
 
-Any Redis failure raises `StoreUnavailable` (the `Limiter` applies fail-open or fail-closed).
+The store's clock is `RedisClock`: the server's TIME, read once every `resync_s` seconds and
+advanced on the local monotonic clock in between (no round trip per request), so replicas whose
+own clocks disagree still stamp windows and resets alike.
+
+Any Redis failure raises `StoreUnavailable` (the `GuardedLimiter` applies fail-open or
+fail-closed).
 After a connection failure the store answers `StoreUnavailable` at once for `retry_interval`
 seconds instead of making every request wait for a dead server, then tries again.
 """
@@ -43,10 +48,11 @@ from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from fleetgate.errors import ConfigurationError, StoreUnavailable
-from fleetgate.limits import store_redis_codec as codec
-from fleetgate.limits.model import Charge, Costs, Decision, Rule, RuleStatus, Settlement
+from fleetgate.limits.rules import Charge, Costs, Decision, Rule, RuleStatus, Settlement
+from fleetgate.limits.stores import codec
+from fleetgate.types import Clock
 
-SCRIPT = resources.files("fleetgate.limits").joinpath("lua/limits.lua").read_text("utf-8")
+SCRIPT = resources.files("fleetgate.limits.stores").joinpath("lua/limits.lua").read_text("utf-8")
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()
 PREFIX = "fleetgate"
 DEFAULT_OPTIONS: dict[str, Any] = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
@@ -215,11 +221,11 @@ class RedisStore:
             return await direct.call("EVALSHA", SCRIPT_SHA, len(keys), *keys, *args)
 
     async def _run(
-        self, op: str, key: str, rules: Sequence[Rule], now: float | None, tail: bytes
+        self, op: str, key: str, rules: Sequence[Rule], now: float, tail: bytes
     ) -> codec.Reply:
         self._check_breaker()
         keys = [state_key(key), self.multiplier_key(key)]
-        moment = "" if now is None else repr(float(now))
+        moment = repr(float(now))
         detail = "full" if self.full_replies else ""
         args: list[str | bytes | float] = [
             op,
@@ -245,9 +251,24 @@ class RedisStore:
 
     # ------------------------------------------------------------------ LimitStore
 
-    async def admit(
-        self, key: str, rules: Sequence[Rule], demand: Costs, now: float | None = None
-    ) -> Decision:
+    def clock(self) -> Clock:
+        """The server's clock (`RedisClock`), read through this store."""
+        return RedisClock(self)
+
+    async def server_time(self) -> float:
+        """The server's TIME, seconds since the Unix epoch (one round trip)."""
+        self._check_breaker()
+        try:
+            if self._direct is not None:
+                seconds, micros = await self._direct.call("TIME")
+                return int(seconds) + int(micros) / 1e6
+            # a cluster's nodes each have a clock: every replica asks the same one
+            found = await self.client.time(target_nodes=RedisCluster.DEFAULT_NODE)
+        except (RedisError, *CONNECTION_ERRORS) as exc:
+            raise self._failed(exc) from exc
+        return float(found[0]) + float(found[1]) / 1e6
+
+    async def admit(self, key: str, rules: Sequence[Rule], demand: Costs, now: float) -> Decision:
         reply = await self._run("admit", key, rules, now, codec.encode_costs(demand))
         return self._decoded(codec.decode_admission, reply, rules, demand, self.full_replies)
 
@@ -257,18 +278,16 @@ class RedisStore:
         rules: Sequence[Rule],
         charges: Sequence[Charge],
         actual: Costs,
-        now: float | None = None,
+        now: float,
     ) -> Settlement:
         reply = await self._run("settle", key, rules, now, codec.encode_costs(actual, charges))
         return self._decoded(
             codec.decode_settlement, reply, rules, charges, actual, self.full_replies
         )
 
-    async def peek(
-        self, key: str, rules: Sequence[Rule], now: float | None = None
-    ) -> tuple[tuple[RuleStatus, ...], float]:
+    async def peek(self, key: str, rules: Sequence[Rule], now: float) -> tuple[RuleStatus, ...]:
         reply = await self._run("read", key, rules, now, codec.NO_COSTS)
-        return self._decoded(codec.decode_snapshot, reply, rules)
+        return self._decoded(codec.decode_snapshot, reply, rules)[0]
 
     async def get_multipliers(self) -> dict[str, float]:
         self._check_breaker()
@@ -307,6 +326,54 @@ class RedisStore:
         """Seconds until `key`'s state expires (negative: no state, or no expiry)."""
         milliseconds = await self.client.pttl(state_key(key))
         return float(milliseconds) / 1000.0 if milliseconds >= 0 else float(milliseconds)
+
+
+class RedisClock:
+    """The Redis server's clock as a `Clock`: TIME read once every `resync_s` seconds (two
+    readings, the one with the shorter round trip kept, taken at the middle of it: off by at
+    most half a round trip) and advanced on the local monotonic clock in between, so `now()`
+    costs no round trip. Before the first reading it is the local wall clock.
+
+    `refresh()` reads TIME; the `GuardedLimiter` calls it when `stale()`. A reading that fails
+    keeps the last offset until the next try, `resync_s` later."""
+
+    def __init__(
+        self,
+        store: RedisStore,
+        *,
+        resync_s: float = 10.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self.resync_s = resync_s
+        self._monotonic = monotonic
+        self._wall = wall
+        self._offset: float | None = None
+        self._next_reading = -math.inf
+        self.readings = 0
+
+    def now(self) -> float:
+        offset = self._offset
+        if offset is None:
+            return self._wall()
+        return self._monotonic() + offset
+
+    def stale(self) -> bool:
+        return self._monotonic() >= self._next_reading
+
+    async def refresh(self) -> None:
+        self._next_reading = self._monotonic() + self.resync_s  # one reading at a time
+        best: tuple[float, float] | None = None  # (round trip, offset)
+        for _ in range(2):  # the first may pay for a connection; keep the shorter round trip
+            before = self._monotonic()
+            server = await self._store.server_time()
+            after = self._monotonic()
+            reading = (after - before, server - (before + after) / 2.0)
+            best = reading if best is None or reading < best else best
+        assert best is not None
+        self._offset = best[1]
+        self.readings += 1
 
 
 def open_redis_store(uri: str) -> RedisStore:

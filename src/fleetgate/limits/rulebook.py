@@ -1,4 +1,6 @@
-"""From settings to core inputs: the rules that apply to a tenant's request, and its costs.
+"""The rule book (pure): from the `limits:` settings to core inputs, the rules that apply to a
+tenant's request and its costs; also what a request asks for (`AdmissionRequest`) and what limits
+a tenant (`TenantLimits`).
 
 A tenant on a plan is limited by its plan windows (`five_hour`, `seven_day`, an optional weekly
 sub-limit for the request's model family, optional extra usage), all in one store key
@@ -18,8 +20,8 @@ from typing import Literal, NamedTuple
 
 from fleetgate.limits.catalog import Catalog
 from fleetgate.limits.config import LimitsSettings, PlanSettings, TierSettings, WorkspaceLimits
-from fleetgate.limits.model import Costs, Dimension, Rule, RuleKind, Scope
 from fleetgate.limits.peak import WEEKDAYS, PeakSchedule, parse_clock
+from fleetgate.limits.rules import Costs, Dimension, Rule, RuleKind, Scope
 from fleetgate.types import Usage
 
 FIVE_HOURS = 5 * 3600.0
@@ -30,9 +32,9 @@ WINDOW_RULES_KEPT = 10_000
 """Distinct plan window rules kept for reuse (accounts share them: 168 weekly phases)."""
 
 
-class Demand(NamedTuple):
-    """What a request asks for, as the API shell knows it before calling upstream (a NamedTuple:
-    immutable, and cheaper to build than a frozen dataclass)."""
+class AdmissionRequest(NamedTuple):
+    """What a request asks the limiter to admit, as the API shell knows it before calling
+    upstream (a NamedTuple: immutable, and cheaper to build than a frozen dataclass)."""
 
     endpoint: str
     model_family: str
@@ -61,9 +63,11 @@ def peak_schedule(limits: LimitsSettings) -> PeakSchedule:
 
 @dataclass(frozen=True, slots=True)
 class TenantLimits:
-    """What limits a tenant: `kind` none, plan or tier, the plan or tier, and the store key."""
+    """What limits a tenant: `kind` none, plan or tier, the tenant, the store key, the plan or tier
+    name, the organization, and the plan's or tier's settings."""
 
     kind: Literal["none", "plan", "tier"]
+    tenant: str
     key: str
     name: str
     organization: str
@@ -71,7 +75,7 @@ class TenantLimits:
     tier: TierSettings | None = None
 
 
-class Policy:
+class RuleBook:
     """Builds rules and costs for requests from the `limits:` settings and the catalog."""
 
     def __init__(self, limits: LimitsSettings, catalog: Catalog) -> None:
@@ -92,22 +96,25 @@ class Policy:
             settings = self.catalog.plans.get(plan)
             if settings is None:
                 raise KeyError(plan)
-            return TenantLimits("plan", f"plan:{tenant_id}", plan, tenant_id, plan=settings)
+            return TenantLimits(
+                "plan", tenant_id, f"plan:{tenant_id}", plan, tenant_id, plan=settings
+            )
         if tier is not None:
             tier_settings = self.catalog.tiers.get(tier)
             if tier_settings is None:
                 raise KeyError(tier)
             workspace = self.limits.workspaces.get(tenant_id)
             org = workspace.organization if workspace is not None else tenant_id
-            return TenantLimits("tier", f"org:{org}", tier, org, tier=tier_settings)
-        return TenantLimits("none", "", "", tenant_id)
+            return TenantLimits("tier", tenant_id, f"org:{org}", tier, org, tier=tier_settings)
+        return TenantLimits("none", tenant_id, "", "", tenant_id)
 
     # ------------------------------------------------------------------ rules
 
     def rules_for(
-        self, tenant_id: str, who: TenantLimits, family: str, endpoint: str, now: float
+        self, who: TenantLimits, family: str, endpoint: str, now: float
     ) -> tuple[Rule, ...]:
         """The rules a request of `family` at `endpoint` must pass (cached, peak spans fresh)."""
+        tenant_id = who.tenant
         cache_key = (tenant_id, family, endpoint)
         cached = self._rules.get(cache_key)
         if cached is not None and abs(now - cached[0]) < REFRESH_SECONDS:
@@ -115,7 +122,7 @@ class Policy:
         if who.kind == "plan" and who.plan is not None:
             rules = self.plan_rules(tenant_id, who.name, who.plan, (family,), endpoint, now)
         elif who.kind == "tier" and who.tier is not None:
-            rules = self.tier_rules(tenant_id, who, family, endpoint)
+            rules = self.tier_rules(who, family, endpoint)
         else:
             rules = ()
         self._rules[cache_key] = (now, rules)
@@ -229,10 +236,9 @@ class Policy:
             shadow=name in self._shadow,
         )
 
-    def tier_rules(
-        self, tenant_id: str, who: TenantLimits, family: str, endpoint: str
-    ) -> tuple[Rule, ...]:
+    def tier_rules(self, who: TenantLimits, family: str, endpoint: str) -> tuple[Rule, ...]:
         """Organization buckets (and workspace buckets) for one family, or count_tokens."""
+        tenant_id = who.tenant
         tier = who.tier
         assert tier is not None
         burst = tier.burst_seconds or self.limits.burst_seconds
@@ -316,23 +322,23 @@ class Policy:
         weights = self._weights[family] = (w.input, w.cache_write, w.cache_read, w.output)
         return weights
 
-    def costs(self, who: TenantLimits, demand: Demand) -> Costs:
-        """What `demand` reserves at admission."""
-        output = demand.max_output_tokens if self._reserves_output else 0
+    def costs(self, who: TenantLimits, request: AdmissionRequest) -> Costs:
+        """What `request` reserves at admission."""
+        output = request.max_output_tokens if self._reserves_output else 0
         return self.costs_of(
             who,
-            demand.model_family,
-            demand.estimated_input_tokens,
-            demand.cache_creation_tokens,
-            demand.cache_read_tokens,
+            request.model_family,
+            request.estimated_input_tokens,
+            request.cache_creation_tokens,
+            request.cache_read_tokens,
             output,
         )
 
-    def actual_costs(self, who: TenantLimits, demand: Demand, usage: Usage) -> Costs:
+    def actual_costs(self, who: TenantLimits, request: AdmissionRequest, usage: Usage) -> Costs:
         """What a request really cost: exactly the usage given (partial usage included)."""
         return self.costs_of(
             who,
-            demand.model_family,
+            request.model_family,
             usage.input_tokens,
             usage.cache_creation_input_tokens,
             usage.cache_read_input_tokens,
