@@ -44,24 +44,40 @@ def fleet_settings(backends: int, policy: str) -> Settings:
             count = min(10, backends - made)
             if count <= 0:
                 break
-            pools.append({
-                "id": f"s{s}-p{p}", "gpu": "h100-sxm", "gpus": 8 * (1 + p % 4), "model": "m",
-                "tensor_parallel": 8, "dedicated_to": ["acme"] if (s, p) == (0, 0) else [],
-                "backends": [{"url": f"http://127.0.0.1:{10000 + made + n}"} for n in range(count)],
-            })  # fmt: skip
+            pools.append(
+                {
+                    "id": f"s{s}-p{p}",
+                    "gpu": "h100-sxm",
+                    "gpus": 8 * (1 + p % 4),
+                    "model": "m",
+                    "tensor_parallel": 8,
+                    "dedicated_to": ["acme"] if (s, p) == (0, 0) else [],
+                    "backends": [
+                        {"url": f"http://127.0.0.1:{10000 + made + n}"} for n in range(count)
+                    ],
+                }
+            )
             made += count
-        sites.append({
-            "id": f"s{s}", "provider": f"cloud{s % 3}", "owner": OWNERS[s % 3],
-            "location": "leo-orbit" if s == 1 else PLACES[s % 4],
-            "kind": "orbital" if s == 1 else "terrestrial", "power_mw": 10,
-            "network_rtt_ms": 40.0 if s == 1 else 2.0 + s, "pools": pools,
-        })  # fmt: skip
-    return settings_from_mapping({
-        "models": [{"id": "m", "family": "sonnet"}],
-        "sites": sites,
-        "tenants": [{"id": "acme", "placement": {"deny_owners": ["spacex"]}}, {"id": "beta"}],
-        "routing": {"default": policy},
-    })  # fmt: skip
+        sites.append(
+            {
+                "id": f"s{s}",
+                "provider": f"cloud{s % 3}",
+                "owner": OWNERS[s % 3],
+                "location": "leo-orbit" if s == 1 else PLACES[s % 4],
+                "kind": "orbital" if s == 1 else "terrestrial",
+                "power_mw": 10,
+                "network_rtt_ms": 40.0 if s == 1 else 2.0 + s,
+                "pools": pools,
+            }
+        )
+    return settings_from_mapping(
+        {
+            "models": [{"id": "m", "family": "sonnet"}],
+            "sites": sites,
+            "tenants": [{"id": "acme", "placement": {"deny_owners": ["spacex"]}}, {"id": "beta"}],
+            "routing": {"default": policy},
+        }
+    )
 
 
 def load_fleet(fleet: Fleet, rng: random.Random) -> None:
@@ -139,17 +155,23 @@ def main() -> None:
         print("\n".join(report(aware, baseline, args.load, args.ttft_seconds)))
         print()
     baseline = time_policy("round_robin", args.backends, args.requests, args.repeats)
-    print(f"routing decision cost, {args.backends} backends, {args.requests} decisions x "
-          f"{args.repeats} (median), target <= {TARGET_US:.0f} us")  # fmt: skip
+    print(
+        f"routing decision cost, {args.backends} backends, {args.requests} decisions x "
+        f"{args.repeats} (median), target <= {TARGET_US:.0f} us"
+    )
     print(f"{'policy':<26}{'us/decision':>12}{'vs round_robin':>16}  target")
     for policy in POLICY_NAMES:
-        cost = baseline if policy == "round_robin" else time_policy(
-            policy, args.backends, args.requests, args.repeats
-        )  # fmt: skip
+        cost = (
+            baseline
+            if policy == "round_robin"
+            else time_policy(policy, args.backends, args.requests, args.repeats)
+        )
         verdict = "ok" if cost <= TARGET_US else "OVER"
         print(f"{policy:<26}{cost:>12.1f}{cost / baseline:>15.2f}x  {verdict}")
-    print(f"{'bookkeeping per request':<26}{time_bookkeeping(args.backends, args.requests):>12.1f}"
-          "   (begin + first_token + finish)")  # fmt: skip
+    print(
+        f"{'bookkeeping per request':<26}{time_bookkeeping(args.backends, args.requests):>12.1f}"
+        "   (begin + first_token + finish)"
+    )
 
 
 if __name__ == "__main__":

@@ -91,22 +91,51 @@ def processes(commands: list[list[str]], ports: list[int]) -> Iterator[None]:
 
 def engine_command(port: int, slots: int) -> list[str]:
     return [
-        sys.executable, "-c", CLI, "engine", "--port", str(port), "--model", MODEL,
-        "--max-batch", str(slots), "--output-tokens", str(OUTPUT_TOKENS),
-        "--decode-step-ms", str(DECODE_STEP_MS), "--decode-step-ms-per-seq", "0",
-        "--decode-step-ms-per-1k-kv", "0", "--prefill-tokens-per-s", "1000000",
-    ]  # fmt: skip
+        sys.executable,
+        "-c",
+        CLI,
+        "engine",
+        "--port",
+        str(port),
+        "--model",
+        MODEL,
+        "--max-batch",
+        str(slots),
+        "--output-tokens",
+        str(OUTPUT_TOKENS),
+        "--decode-step-ms",
+        str(DECODE_STEP_MS),
+        "--decode-step-ms-per-seq",
+        "0",
+        "--decode-step-ms-per-1k-kv",
+        "0",
+        "--prefill-tokens-per-s",
+        "1000000",
+    ]
 
 
 def fleet_file(folder: Path, policy: str, engine_ports: list[int], port: int) -> Path:
     sites = [
-        {"id": f"site-{name}", "provider": f"p-{name}", "owner": f"o-{name}",
-         "location": "bench-us", "power_mw": 1,
-         "pools": [{"id": f"pool-{name}", "gpu": "h100-sxm", "gpus": 8, "model": MODEL,
-                    "backends": [{"url": f"http://127.0.0.1:{p}", "id": name,
-                                  "capacity_weight": slots}]}]}
+        {
+            "id": f"site-{name}",
+            "provider": f"p-{name}",
+            "owner": f"o-{name}",
+            "location": "bench-us",
+            "power_mw": 1,
+            "pools": [
+                {
+                    "id": f"pool-{name}",
+                    "gpu": "h100-sxm",
+                    "gpus": 8,
+                    "model": MODEL,
+                    "backends": [
+                        {"url": f"http://127.0.0.1:{p}", "id": name, "capacity_weight": slots}
+                    ],
+                }
+            ],
+        }
         for (name, slots), p in zip(ENGINES, engine_ports, strict=True)
-    ]  # fmt: skip
+    ]
     mapping: dict[str, Any] = {
         "server": {"port": port, "state_path": str(folder / "state.sqlite3")},
         "models": [{"id": MODEL, "family": "sonnet"}],
@@ -136,8 +165,12 @@ async def _one(client: httpx.AsyncClient, body: dict[str, Any]) -> tuple[float, 
 async def drive(url: str, key: str, rate: float, seconds: float, seed: int) -> list[Any]:
     """Poisson arrivals at `rate` per second for `seconds`; (ttft, backend) per request."""
     rng = random.Random(seed)
-    body = {"model": MODEL, "max_tokens": OUTPUT_TOKENS, "stream": True,
-            "messages": [{"role": "user", "content": "benchmark"}]}  # fmt: skip
+    body = {
+        "model": MODEL,
+        "max_tokens": OUTPUT_TOKENS,
+        "stream": True,
+        "messages": [{"role": "user", "content": "benchmark"}],
+    }
     headers = {"x-api-key": key, "anthropic-version": "2023-06-01"}
     limits = httpx.Limits(max_connections=2000, max_keepalive_connections=2000)
     async with httpx.AsyncClient(

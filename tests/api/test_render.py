@@ -77,8 +77,10 @@ def test_head_leaves_with_the_first_chunk_or_after_the_hold() -> None:
 
     fast = asyncio.run(stream(0.0))
     assert [kind for kind, _ in fast] == [
-        "http.response.start", "http.response.body", "http.response.body"
-    ]  # fmt: skip
+        "http.response.start",
+        "http.response.body",
+        "http.response.body",
+    ]
     slow = asyncio.run(stream(HEAD_HOLD_S + 0.3))
     assert slow[0][0] == "http.response.start"
     head_at, first_at = slow[0][1], slow[1][1]

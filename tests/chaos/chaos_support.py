@@ -79,29 +79,46 @@ class ChaosFleet:
 def chaos_mapping(ports: list[int], gateway_port: int, state: Path) -> dict[str, Any]:
     sites = [
         {
-            "id": f"site-{i}", "provider": f"provider-{i}", "owner": f"owner-{i}",
-            "location": "test-us", "power_mw": 10,
-            "pools": [{"id": f"pool-{i}", "gpu": "h100-sxm", "gpus": 8, "model": MODEL,
-                       "backends": [{"url": f"http://127.0.0.1:{port}", "id": f"engine-{i}"}]}],
+            "id": f"site-{i}",
+            "provider": f"provider-{i}",
+            "owner": f"owner-{i}",
+            "location": "test-us",
+            "power_mw": 10,
+            "pools": [
+                {
+                    "id": f"pool-{i}",
+                    "gpu": "h100-sxm",
+                    "gpus": 8,
+                    "model": MODEL,
+                    "backends": [{"url": f"http://127.0.0.1:{port}", "id": f"engine-{i}"}],
+                }
+            ],
         }
         for i, port in enumerate(ports)
-    ]  # fmt: skip
+    ]
     family = {"rpm": 1_000_000, "itpm": 10**9, "otpm": 10**9}
     weights = {"input": 1, "output": 5, "cache_write": 1.25, "cache_read": 0.1}
     return {
-        "server": {"port": gateway_port, "state_path": str(state), "first_byte_timeout_s": 1.0,
-                   "read_timeout_s": 1.0, "ping_interval_s": 30},
+        "server": {
+            "port": gateway_port,
+            "state_path": str(state),
+            "first_byte_timeout_s": 1.0,
+            "read_timeout_s": 1.0,
+            "ping_interval_s": 30,
+        },
         "models": [{"id": MODEL, "family": "sonnet"}],
         "sites": sites,
         "tenants": [{"id": "t1", "tier": "big"}],
-        "limits": {"tiers": {"big": {"families": {"sonnet": family}}},
-                   "weights": {"sonnet": weights}},
+        "limits": {
+            "tiers": {"big": {"families": {"sonnet": family}}},
+            "weights": {"sonnet": weights},
+        },
         "routing": {
             "probes": {"interval_s": 0.2, "timeout_s": 0.5, "unhealthy_after": 2},
             "breaker": {"consecutive_failures": 3, "open_s": 0.5, "max_open_s": 2.0},
             "retry": {"max_attempts": 3, "backoff_s": 0.01},
         },
-    }  # fmt: skip
+    }
 
 
 @contextmanager
@@ -172,8 +189,12 @@ class Load:
 
     def _worker(self) -> None:
         headers = {"x-api-key": self.fleet.key, "anthropic-version": "2023-06-01"}
-        body = {"model": MODEL, "max_tokens": 16, "stream": self.stream,
-                "messages": [{"role": "user", "content": "chaos"}]}  # fmt: skip
+        body = {
+            "model": MODEL,
+            "max_tokens": 16,
+            "stream": self.stream,
+            "messages": [{"role": "user", "content": "chaos"}],
+        }
         with httpx.Client(base_url=self.fleet.url, headers=headers, timeout=20) as client:
             while not self._stop.is_set():
                 with self._lock:

@@ -30,13 +30,26 @@ def fleet_file(tmp_path: Path, engine_port: int, gateway_port: int) -> Path:
     mapping = {
         "server": {"port": gateway_port, "state_path": str(tmp_path / "state.sqlite3")},
         "models": [{"id": MODEL, "family": "sonnet"}],
-        "sites": [{
-            "id": "site-0", "provider": "p", "owner": "o", "location": "test-us", "power_mw": 1,
-            "pools": [{"id": "pool-0", "gpu": "h100-sxm", "gpus": 8, "model": MODEL,
-                       "backends": [{"url": f"http://127.0.0.1:{engine_port}"}]}],
-        }],
+        "sites": [
+            {
+                "id": "site-0",
+                "provider": "p",
+                "owner": "o",
+                "location": "test-us",
+                "power_mw": 1,
+                "pools": [
+                    {
+                        "id": "pool-0",
+                        "gpu": "h100-sxm",
+                        "gpus": 8,
+                        "model": MODEL,
+                        "backends": [{"url": f"http://127.0.0.1:{engine_port}"}],
+                    }
+                ],
+            }
+        ],
         "tenants": [{"id": "t1"}],
-    }  # fmt: skip
+    }
     path = tmp_path / "fleet.yaml"
     path.write_text(yaml.safe_dump(mapping))
     return path
@@ -46,11 +59,16 @@ def stream_in_thread(url: str, key: str, first_bytes: threading.Event) -> dict[s
     result: dict[str, Any] = {}
 
     def run() -> None:
-        body = {"model": MODEL, "max_tokens": 40, "stream": True,
-                "messages": [{"role": "user", "content": "a long answer please"}]}  # fmt: skip
+        body = {
+            "model": MODEL,
+            "max_tokens": 40,
+            "stream": True,
+            "messages": [{"role": "user", "content": "a long answer please"}],
+        }
         headers = {"x-api-key": key, "anthropic-version": "2023-06-01"}
-        with httpx.stream("POST", url + "/v1/messages", json=body, headers=headers,
-                          timeout=30) as response:  # fmt: skip
+        with httpx.stream(
+            "POST", url + "/v1/messages", json=body, headers=headers, timeout=30
+        ) as response:
             result["request_id"] = response.headers["request-id"]
             text = ""
             for piece in response.iter_text():
@@ -66,8 +84,13 @@ def stream_in_thread(url: str, key: str, first_bytes: threading.Event) -> dict[s
 
 def test_sigterm_mid_stream_finishes_and_settles_the_stream(tmp_path: Path) -> None:
     engine_port, gateway_port = free_port(), free_port()
-    options = EngineOptions(port=engine_port, models=(MODEL,), output_tokens=40,
-                            decode_step_ms=50.0, prefill_tokens_per_s=1_000_000.0)  # fmt: skip
+    options = EngineOptions(
+        port=engine_port,
+        models=(MODEL,),
+        output_tokens=40,
+        decode_step_ms=50.0,
+        prefill_tokens_per_s=1_000_000.0,
+    )
     engine = ServerThread(create_engine_app(options, timer_from_options(options)), engine_port)
     engine.start()
     path = fleet_file(tmp_path, engine_port, gateway_port)

@@ -22,9 +22,18 @@ from fleetgate.config_types import (
 
 @pytest.mark.parametrize(
     ("value", "accepted"),
-    [(0.0, False), (1e-9, True), (0.5, True), (1.0, True), (1.5, False), (math.nan, False),
-     (True, False), ("0.5", False), (None, False)],
-)  # fmt: skip
+    [
+        (0.0, False),
+        (1e-9, True),
+        (0.5, True),
+        (1.0, True),
+        (1.5, False),
+        (math.nan, False),
+        (True, False),
+        ("0.5", False),
+        (None, False),
+    ],
+)
 def test_number_in_range_honours_open_and_closed_ends(value: Any, accepted: bool) -> None:
     check = number_in_range("a share above 0 and at most 1", low=0, high=1, low_open=True)
     if accepted:

@@ -227,8 +227,9 @@ def test_drain_lets_in_flight_streams_finish(fleet: LiveFleet) -> None:
         for stream in streams:
             assert sse_events(stream.result().text)[-1][0] == "message_stop"
     wait_for(lambda: float(gw.fleet.load.in_flight.sum()) == 0)
-    row = next(b for b in admin(fleet, "GET", "/admin/fleet").json()["backends"]
-               if b["id"] == "pool-0#0")  # fmt: skip
+    row = next(
+        b for b in admin(fleet, "GET", "/admin/fleet").json()["backends"] if b["id"] == "pool-0#0"
+    )
     assert row["drain"] == "drained"
 
 
@@ -241,11 +242,13 @@ def test_admin_fleet_errors_are_clear(fleet: LiveFleet) -> None:
     assert scope.status_code == 400
     app = typer.Typer()
     register(app)
-    result = CliRunner().invoke(app, ["fleet", "drain", "--url", fleet.url],
-                                env={"FLEETGATE_ADMIN_KEY": ADMIN_KEY})  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["fleet", "drain", "--url", fleet.url], env={"FLEETGATE_ADMIN_KEY": ADMIN_KEY}
+    )
     assert result.exit_code == 1 and "exactly one of --backend" in result.output
-    result = CliRunner().invoke(app, ["fleet", "status", "--url", fleet.url],
-                                env={"FLEETGATE_ADMIN_KEY": "wrong"})  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["fleet", "status", "--url", fleet.url], env={"FLEETGATE_ADMIN_KEY": "wrong"}
+    )
     assert result.exit_code == 1 and "401" in result.output
 
 

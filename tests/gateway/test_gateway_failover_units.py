@@ -28,26 +28,53 @@ MODEL = "m"
 
 
 def gateway(tmp_path: Path) -> Gateway:
-    settings = settings_from_mapping({
-        "server": {"state_path": str(tmp_path / "s.db")},
-        "models": [{"id": MODEL, "family": "sonnet"}],
-        "sites": [{"id": "s", "provider": "p", "owner": "o", "location": "x-us", "power_mw": 1,
-                   "pools": [{"id": "p", "gpu": "h100-sxm", "gpus": 16, "model": MODEL,
-                              "backends": [{"url": "http://127.0.0.1:9"}]}]}],
-        "tenants": [{"id": "plain"}, {"id": "free", "tier": "tier-1"},
-                    {"id": "own", "priority": 7}],
-        "routing": {"priority": {"default": 2, "by_tier": {"tier-1": 0}}},
-    })  # fmt: skip
+    settings = settings_from_mapping(
+        {
+            "server": {"state_path": str(tmp_path / "s.db")},
+            "models": [{"id": MODEL, "family": "sonnet"}],
+            "sites": [
+                {
+                    "id": "s",
+                    "provider": "p",
+                    "owner": "o",
+                    "location": "x-us",
+                    "power_mw": 1,
+                    "pools": [
+                        {
+                            "id": "p",
+                            "gpu": "h100-sxm",
+                            "gpus": 16,
+                            "model": MODEL,
+                            "backends": [{"url": "http://127.0.0.1:9"}],
+                        }
+                    ],
+                }
+            ],
+            "tenants": [
+                {"id": "plain"},
+                {"id": "free", "tier": "tier-1"},
+                {"id": "own", "priority": 7},
+            ],
+            "routing": {"priority": {"default": 2, "by_tier": {"tier-1": 0}}},
+        }
+    )
     return Gateway.build(settings)
 
 
 def call_for(gw: Gateway, tenant_id: str, stream: bool = True) -> Call:
     return Call(
-        request_id="req_1", api="anthropic", endpoint="messages", started=time.monotonic(),
-        tenant_id=tenant_id, tenant=gw.tenants.get(tenant_id), model=gw.models[MODEL],
+        request_id="req_1",
+        api="anthropic",
+        endpoint="messages",
+        started=time.monotonic(),
+        tenant_id=tenant_id,
+        tenant=gw.tenants.get(tenant_id),
+        model=gw.models[MODEL],
         body={"model": MODEL, "max_tokens": 400, "messages": [{"role": "user", "content": "hi"}]},
-        stream=stream, max_tokens=400, estimated_input_tokens=100,
-    )  # fmt: skip
+        stream=stream,
+        max_tokens=400,
+        estimated_input_tokens=100,
+    )
 
 
 def test_priority_comes_from_the_tenant_its_tier_or_the_default(tmp_path: Path) -> None:

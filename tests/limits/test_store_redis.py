@@ -31,9 +31,16 @@ pytestmark = pytest.mark.redis
 NOW = 1_764_590_400.0
 RPM = Rule("rpm", "requests", "bucket", "requests", "organization", 5.0, 5.0, rate=5.0 / 60)
 SESSION = Rule(
-    "5h", "five_hour", "session", "units", "plan", 100.0, 100.0, period=18_000.0,
+    "5h",
+    "five_hour",
+    "session",
+    "units",
+    "plan",
+    100.0,
+    100.0,
+    period=18_000.0,
     multiplier_keys=("test-plan:five_hour",),
-)  # fmt: skip
+)
 WEEK = Rule("7d", "seven_day", "fixed", "units", "plan", 1_000.0, 1_000.0, period=604_800.0)
 
 

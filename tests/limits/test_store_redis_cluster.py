@@ -23,10 +23,17 @@ NOW = 1_764_590_400.0
 RULES = (
     Rule("rpm", "requests", "bucket", "requests", "organization", 3.0, 3.0, rate=0.05),
     Rule(
-        "5h", "five_hour", "session", "units", "plan", 100.0, 100.0, period=18_000.0,
+        "5h",
+        "five_hour",
+        "session",
+        "units",
+        "plan",
+        100.0,
+        100.0,
+        period=18_000.0,
         multiplier_keys=("cluster-plan:five_hour",),
     ),
-)  # fmt: skip
+)
 
 
 @pytest.fixture(scope="module")

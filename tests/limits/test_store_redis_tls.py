@@ -31,8 +31,18 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, P
     TLS port, the certificate to trust, and the plain URL of the same server."""
     cert, key = self_signed_certificate(tmp_path_factory.mktemp("redis-tls"))
     tls_port = free_port()
-    extra = ["--tls-port", str(tls_port), "--tls-cert-file", str(cert), "--tls-key-file",
-             str(key), "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no"]  # fmt: skip
+    extra = [
+        "--tls-port",
+        str(tls_port),
+        "--tls-cert-file",
+        str(cert),
+        "--tls-key-file",
+        str(key),
+        "--tls-ca-cert-file",
+        str(cert),
+        "--tls-auth-clients",
+        "no",
+    ]
     with redis_server(free_port(), *extra) as plain_url:
         yield tls_port, cert, plain_url
 

@@ -34,19 +34,33 @@ def fleets(draw: st.DrawFn) -> dict[str, Any]:
     for s in range(draw(st.integers(1, 4))):
         pools = []
         for _ in range(draw(st.integers(0, 3))):
-            pools.append({
-                "id": f"p{pool_count}", "gpu": "h100", "model": "m",
-                "gpus": draw(st.integers(1, 64)), "tensor_parallel": draw(st.sampled_from([1, 8])),
-                "dedicated_to": draw(st.lists(names(TENANTS), max_size=2, unique=True)),
-                "backends": [{"url": f"http://127.0.0.1:{9000 + n}"}
-                             for n in range(draw(st.integers(1, 3)))],
-            })  # fmt: skip
+            pools.append(
+                {
+                    "id": f"p{pool_count}",
+                    "gpu": "h100",
+                    "model": "m",
+                    "gpus": draw(st.integers(1, 64)),
+                    "tensor_parallel": draw(st.sampled_from([1, 8])),
+                    "dedicated_to": draw(st.lists(names(TENANTS), max_size=2, unique=True)),
+                    "backends": [
+                        {"url": f"http://127.0.0.1:{9000 + n}"}
+                        for n in range(draw(st.integers(1, 3)))
+                    ],
+                }
+            )
             pool_count += 1
-        sites.append({
-            "id": f"s{s}", "provider": draw(names(PROVIDERS)), "owner": draw(names(OWNERS)),
-            "location": draw(names(PLACES)), "kind": draw(names(["terrestrial", "orbital"])),
-            "power_mw": 1, "network_rtt_ms": draw(st.floats(0, 600)), "pools": pools,
-        })  # fmt: skip
+        sites.append(
+            {
+                "id": f"s{s}",
+                "provider": draw(names(PROVIDERS)),
+                "owner": draw(names(OWNERS)),
+                "location": draw(names(PLACES)),
+                "kind": draw(names(["terrestrial", "orbital"])),
+                "power_mw": 1,
+                "network_rtt_ms": draw(st.floats(0, 600)),
+                "pools": pools,
+            }
+        )
     return {"sites": sites}
 
 
@@ -68,8 +82,11 @@ def placements(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def failures(draw: st.DrawFn, backends: int) -> list[tuple[str, int, float]]:
     kinds = names(["drain", "trip", "probe_down", "saturate", "stale", "busy", "exclude"])
-    return draw(st.lists(st.tuples(kinds, st.integers(0, max(backends - 1, 0)),
-                                   st.floats(0, 1)), max_size=12))  # fmt: skip
+    return draw(
+        st.lists(
+            st.tuples(kinds, st.integers(0, max(backends - 1, 0)), st.floats(0, 1)), max_size=12
+        )
+    )
 
 
 def _apply(fleet: Fleet, events: list[tuple[str, int, float]]) -> set[str]:
@@ -105,8 +122,9 @@ def _where(
     return site, next(x for x in site["pools"] if x["id"] == pool_id)
 
 
-def _oracle(placement: dict[str, Any], site: dict[str, Any], pool: dict[str, Any],
-            tenant_id: str | None) -> bool:  # fmt: skip
+def _oracle(
+    placement: dict[str, Any], site: dict[str, Any], pool: dict[str, Any], tenant_id: str | None
+) -> bool:
     """The tenant policy, re-stated independently of fleetgate.routing.placement."""
     region = site["location"].rsplit("-", 1)[-1]
     checks = [
@@ -114,8 +132,11 @@ def _oracle(placement: dict[str, Any], site: dict[str, Any], pool: dict[str, Any
         not placement.get("require_dedicated") or bool(pool["dedicated_to"]),
         placement.get("allow_orbital", True) or site["kind"] != "orbital",
     ]
-    for key, value in (("providers", site["provider"]), ("owners", site["owner"]),
-                       ("jurisdictions", region)):  # fmt: skip
+    for key, value in (
+        ("providers", site["provider"]),
+        ("owners", site["owner"]),
+        ("jurisdictions", region),
+    ):
         allow, deny = placement.get(f"allow_{key}", []), placement.get(f"deny_{key}", [])
         checks += [not allow or value in allow, value not in deny]
     return all(checks)
@@ -144,20 +165,25 @@ def test_no_request_lands_outside_its_tenants_policy(
         tenant_id = tenant.id if tenant else None
         placement = tenant.placement if tenant else OPEN_POLICY
         priority = data.draw(st.integers(0, 2))
-        request = RouteRequest(tenant_id, "m", 10, 10, data.draw(st.one_of(st.none(), st.text())),
-                               priority, False)  # fmt: skip
+        request = RouteRequest(
+            tenant_id, "m", 10, 10, data.draw(st.one_of(st.none(), st.text())), priority, False
+        )
         raw_policy: dict[str, Any] = next(
             (t["placement"] for t in tenants if t["id"] == tenant_id), {}
         )
         allowed_ids = {
-            b.id for b in fleet.index.backends
+            b.id
+            for b in fleet.index.backends
             if _oracle(raw_policy, *_where(fleet_data, b.site_id, b.pool_id), tenant_id)
-        }  # fmt: skip
+        }
         idx = np.arange(len(fleet.index.backends), dtype=np.int64)
         share = settings_.routing.priority.saturation_share.get(priority, 1.0)
         saturated = fleet.load.saturated(idx, 0.0, share)
-        healthy = {b.id for i, b in enumerate(fleet.index.backends)
-                   if fleet.health.routable[i] and b.id not in excluded}  # fmt: skip
+        healthy = {
+            b.id
+            for i, b in enumerate(fleet.index.backends)
+            if fleet.health.routable[i] and b.id not in excluded
+        }
         free = {b.id for i, b in enumerate(fleet.index.backends) if not saturated[i]}
         try:
             backend = router.choose(request, tenant, 0.0, rng, frozenset(excluded))

@@ -37,8 +37,7 @@ def test_kept_masks_follow_the_fleet_and_the_clock() -> None:
     fleet.load.record_metrics("colossus#0", waiting=100, running=1, kv_usage=0.1, now=0.0)
 
     def open_at(now: float) -> int:
-        return router.decide(request("t1"), _settings().tenant("t1"), now,
-                             random.Random(1)).open  # fmt: skip
+        return router.decide(request("t1"), _settings().tenant("t1"), now, random.Random(1)).open
 
     everyone = open_at(0.0) + 1  # colossus#0 is saturated while its metrics are fresh
     assert open_at(4.0) == everyone - 1
@@ -66,8 +65,20 @@ def _outcome(router: Router, request: RouteRequest, tenant: Any, now: float, see
     return decision.backend.id, decision.tier, decision.routable, decision.open, decision.serving
 
 
-STEPS = ["decide", "decide", "decide", "metrics", "renew", "renew", "probe", "drain", "trip",
-         "begin", "finish", "time"]  # fmt: skip
+STEPS = [
+    "decide",
+    "decide",
+    "decide",
+    "metrics",
+    "renew",
+    "renew",
+    "probe",
+    "drain",
+    "trip",
+    "begin",
+    "finish",
+    "time",
+]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -91,23 +102,36 @@ def test_kept_masks_decide_as_a_fresh_router(
     over state changes, metrics going stale, in-flight caps reached and left, and the clock
     moving both ways: no mask a decision reads is served stale."""
     sites = [
-        {"id": f"s{s}", "provider": "aws", "owner": "lab", "location": "dublin-ie",
-         "power_mw": 1, "pools": [
-             {"id": f"p{s}-{p}", "gpu": "h100", "model": "m", "gpus": 8,
-              "dedicated_to": ["a"] if dedicated and p == 0 else [],
-              "backends": [{"url": f"http://127.0.0.1:{9000 + n}"} for n in range(count)]}
-             for p, count in enumerate(pools)]}
+        {
+            "id": f"s{s}",
+            "provider": "aws",
+            "owner": "lab",
+            "location": "dublin-ie",
+            "power_mw": 1,
+            "pools": [
+                {
+                    "id": f"p{s}-{p}",
+                    "gpu": "h100",
+                    "model": "m",
+                    "gpus": 8,
+                    "dedicated_to": ["a"] if dedicated and p == 0 else [],
+                    "backends": [{"url": f"http://127.0.0.1:{9000 + n}"} for n in range(count)],
+                }
+                for p, count in enumerate(pools)
+            ],
+        }
         for s, pools in enumerate(shape)
-    ]  # fmt: skip
+    ]
     raw = {
         "models": [{"id": "m", "family": "f"}],
         "tenants": [{"id": "a"}, {"id": "b", "placement": {"deny_providers": ["gcp"]}}],
-        "routing": {"default": policy,
-                    "saturation": {"max_waiting": 50,
-                                   "max_in_flight_per_replica": 2 if capped else None},
-                    "priority": {"saturation_share": {0: 0.5, 2: 0.9}}},
+        "routing": {
+            "default": policy,
+            "saturation": {"max_waiting": 50, "max_in_flight_per_replica": 2 if capped else None},
+            "priority": {"saturation_share": {0: 0.5, 2: 0.9}},
+        },
         "sites": sites,
-    }  # fmt: skip
+    }
     settings_ = settings_from_mapping(raw)
     fleet = Fleet.from_settings(settings_)
     router = Router(fleet)

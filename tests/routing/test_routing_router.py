@@ -24,13 +24,17 @@ def _settings(**routing: object) -> Settings:
     return make_settings(
         [
             site("memphis", [pool("colossus", backends=2)], owner="spacex", jurisdiction="us"),
-            site("dublin", [pool("eu-shared"), pool("eu-t3", dedicated_to=["t3"])],
-                 jurisdiction="eu", location="dublin-ie"),
+            site(
+                "dublin",
+                [pool("eu-shared"), pool("eu-t3", dedicated_to=["t3"])],
+                jurisdiction="eu",
+                location="dublin-ie",
+            ),
             site("leo", [pool("sat")], kind="orbital", owner="orbital-co", location="leo-xx"),
         ],
         tenants=TENANTS,
         routing={"priority": {"by_plan": {"free": 0}, "by_tier": {"tier-4": 3}}, **routing},
-    )  # fmt: skip
+    )
 
 
 def _decide(
@@ -169,8 +173,16 @@ def test_decision_headers_log_and_hook() -> None:
 
 
 def test_retry_budget_and_backoff() -> None:
-    _, router = make_router(_settings(retry={"budget_share": 0.1, "min_retries_per_s": 0.1,
-                                             "backoff_s": 0.1, "max_backoff_s": 0.3}))  # fmt: skip
+    _, router = make_router(
+        _settings(
+            retry={
+                "budget_share": 0.1,
+                "min_retries_per_s": 0.1,
+                "backoff_s": 0.1,
+                "max_backoff_s": 0.3,
+            }
+        )
+    )
     assert router.max_attempts == 3
     for _ in range(100):
         _decide(router, "t1")
@@ -183,8 +195,14 @@ def test_retry_budget_and_backoff() -> None:
 
 
 def test_each_configured_policy_routes() -> None:
-    for name in ("least_in_flight", "least_outstanding_tokens", "power_of_two",
-                 "latency_aware", "affinity", "round_robin"):  # fmt: skip
+    for name in (
+        "least_in_flight",
+        "least_outstanding_tokens",
+        "power_of_two",
+        "latency_aware",
+        "affinity",
+        "round_robin",
+    ):
         fleet, router = make_router(_settings(default=name))
         for n in range(30):
             decision = _decide(router, "t2", affinity_key=f"k{n % 3}")

@@ -11,20 +11,42 @@ FLEET: dict[str, Any] = {
     "models": [{"id": "m-small", "family": "haiku", "shape": "llama-3.1-8b"}],
     "sites": [
         {
-            "id": "east", "provider": "aws", "owner": "aws", "location": "virginia-us",
-            "power_mw": 5, "network_rtt_ms": 10,
-            "pools": [{"id": "east-h100", "gpu": "h100-sxm", "gpus": 4, "model": "m-small",
-                       "tensor_parallel": 1}],
+            "id": "east",
+            "provider": "aws",
+            "owner": "aws",
+            "location": "virginia-us",
+            "power_mw": 5,
+            "network_rtt_ms": 10,
+            "pools": [
+                {
+                    "id": "east-h100",
+                    "gpu": "h100-sxm",
+                    "gpus": 4,
+                    "model": "m-small",
+                    "tensor_parallel": 1,
+                }
+            ],
         },
         {
-            "id": "west", "provider": "gcp", "owner": "google", "location": "oregon-us",
-            "power_mw": 5, "network_rtt_ms": 30,
-            "pools": [{"id": "west-h100", "gpu": "h100-sxm", "gpus": 4, "model": "m-small",
-                       "tensor_parallel": 1}],
+            "id": "west",
+            "provider": "gcp",
+            "owner": "google",
+            "location": "oregon-us",
+            "power_mw": 5,
+            "network_rtt_ms": 30,
+            "pools": [
+                {
+                    "id": "west-h100",
+                    "gpu": "h100-sxm",
+                    "gpus": 4,
+                    "model": "m-small",
+                    "tensor_parallel": 1,
+                }
+            ],
         },
     ],
     "tenants": [{"id": "acme", "tier": "tier-1"}],
-}  # fmt: skip
+}
 
 
 def scenario(**changes: Any) -> dict[str, Any]:
@@ -36,13 +58,22 @@ def scenario(**changes: Any) -> dict[str, Any]:
         "workload": {
             "model_mix": {"m-small": 1.0},
             "populations": [
-                {"plan": "pro", "users": 3000, "sessions_per_user_day": 20,
-                 "sessions": {"chat": 0.6, "agentic": 0.4}},
-                {"name": "acme-api", "tenant": "acme", "users": 1,
-                 "sessions_per_user_day": 86400, "sessions": {"single": 1.0}},
+                {
+                    "plan": "pro",
+                    "users": 3000,
+                    "sessions_per_user_day": 20,
+                    "sessions": {"chat": 0.6, "agentic": 0.4},
+                },
+                {
+                    "name": "acme-api",
+                    "tenant": "acme",
+                    "users": 1,
+                    "sessions_per_user_day": 86400,
+                    "sessions": {"single": 1.0},
+                },
             ],
         },
-    }  # fmt: skip
+    }
     data.update(changes)
     return data
 

@@ -38,23 +38,48 @@ def _mean_tpot(folder: Path, shape: tuple[str, str, int], rate: float) -> float:
     gpu, model, tp = shape
     fleet = {
         "models": [{"id": "m", "family": "haiku", "shape": model}],
-        "sites": [{"id": "s", "provider": "p", "owner": "o", "location": "x-us", "power_mw": 50,
-                   "pools": [{"id": "pool", "gpu": gpu, "gpus": ENGINES * tp, "model": "m",
-                              "tensor_parallel": tp}]}],
-    }  # fmt: skip
+        "sites": [
+            {
+                "id": "s",
+                "provider": "p",
+                "owner": "o",
+                "location": "x-us",
+                "power_mw": 50,
+                "pools": [
+                    {
+                        "id": "pool",
+                        "gpu": gpu,
+                        "gpus": ENGINES * tp,
+                        "model": "m",
+                        "tensor_parallel": tp,
+                    }
+                ],
+            }
+        ],
+    }
     (folder / "fleet.yaml").write_text(yaml.safe_dump(fleet), encoding="utf-8")
     users = 1000
     data = {
-        "fleet": "fleet.yaml", "seed": 5, "duration": "6m", "warmup": 60,
+        "fleet": "fleet.yaml",
+        "seed": 5,
+        "duration": "6m",
+        "warmup": 60,
         "multipliers": {"max-20x:five_hour": 100, "max-20x:seven_day": 100},
         "workload": {
-            "model_mix": {"m": 1}, "diurnal": {"peak_to_trough": 1.0},
+            "model_mix": {"m": 1},
+            "diurnal": {"peak_to_trough": 1.0},
             "single": {"prompt_tokens": PROMPT, "output_tokens": OUTPUT},
-            "populations": [{"plan": "max-20x", "users": users, "usage_sigma": 0,
-                             "sessions_per_user_day": rate * 86400 / users,
-                             "sessions": {"single": 1}}],
+            "populations": [
+                {
+                    "plan": "max-20x",
+                    "users": users,
+                    "usage_sigma": 0,
+                    "sessions_per_user_day": rate * 86400 / users,
+                    "sessions": {"single": 1},
+                }
+            ],
         },
-    }  # fmt: skip
+    }
     result = Simulation(scenario_from_mapping(data, source="t", base=folder)).run().result
     assert result["total"]["failed"] == 0 and result["total"]["refused"] == 0
     return float(result["total"]["tpot_ms"]["mean"]) / 1000.0
@@ -66,9 +91,14 @@ def test_capacity_at_the_slo_is_within_ten_percent_of_the_planner(
 ) -> None:
     gpu, model, tp = shape
     planned = replica_performance(
-        get_gpu(gpu), get_model(model), tp, target_tpot_s=TPOT_S, target_ttft_s=TTFT_S,
-        mean_prompt_tokens=PROMPT, mean_output_tokens=OUTPUT,
-    )  # fmt: skip
+        get_gpu(gpu),
+        get_model(model),
+        tp,
+        target_tpot_s=TPOT_S,
+        target_ttft_s=TTFT_S,
+        mean_prompt_tokens=PROMPT,
+        mean_output_tokens=OUTPUT,
+    )
     assert planned.requests_per_s > 0
     rate = planned.requests_per_s * ENGINES
     assert _mean_tpot(tmp_path, shape, 0.9 * rate) <= TPOT_S

@@ -19,8 +19,10 @@ def test_random_outages_are_seeded_and_one_fault_does_not_move_another() -> None
     assert other_seed != one
     both = build_schedule(
         faults(random_outages=[*mtbf, {"site": "b", "mtbf": "5h", "mttr": "1h"}]),
-        1, 30 * 86400, {},
-    )  # fmt: skip
+        1,
+        30 * 86400,
+        {},
+    )
     assert [c for c in both if c.site == "a"] == one
     downtime = sum(c.at * (-1 if c.on else 1) for c in one if c.kind == "down")
     assert 0.02 < downtime / (30 * 86400) < 0.2  # about mttr / (mtbf + mttr) = 9%
@@ -29,8 +31,10 @@ def test_random_outages_are_seeded_and_one_fault_does_not_move_another() -> None
 def test_eclipses_repeat_every_orbit_and_slow_the_site() -> None:
     schedule = build_schedule(
         faults(eclipses=[{"site": "o", "period": "96m", "duration": "35m", "capacity": 0.5}]),
-        0, 4 * 3600, {},
-    )  # fmt: skip
+        0,
+        4 * 3600,
+        {},
+    )
     starts = [c.at for c in schedule if c.on]
     assert starts == [0.0, 5760.0, 11520.0]
     condition = SiteCondition()
@@ -52,10 +56,16 @@ def test_radiation_upsets_scale_with_the_gpus_of_the_site() -> None:
 def test_overlapping_bursts_combine() -> None:
     condition = SiteCondition()
     schedule = build_schedule(
-        faults(error_bursts=[{"site": "a", "at": 0, "duration": 10, "error_rate": 0.5},
-                             {"site": "a", "at": 5, "duration": 10, "error_rate": 0.5}]),
-        0, 100, {},
-    )  # fmt: skip
+        faults(
+            error_bursts=[
+                {"site": "a", "at": 0, "duration": 10, "error_rate": 0.5},
+                {"site": "a", "at": 5, "duration": 10, "error_rate": 0.5},
+            ]
+        ),
+        0,
+        100,
+        {},
+    )
     for change in schedule[:2]:
         condition.apply(change)
     assert condition.error_rate == 0.75

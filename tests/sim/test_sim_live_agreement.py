@@ -57,16 +57,27 @@ def fleet_mapping(engine_port: int, gateway_port: int, state: Path) -> dict[str,
         "models": [{"id": MODEL, "family": "haiku", "shape": "llama-3.1-8b"}],
         "sites": [
             {
-                "id": "live", "provider": "aws", "owner": "aws", "location": "virginia-us",
+                "id": "live",
+                "provider": "aws",
+                "owner": "aws",
+                "location": "virginia-us",
                 "power_mw": 1,
-                "pools": [{"id": "live-h100", "gpu": "h100-sxm", "gpus": 1, "model": MODEL,
-                           "tensor_parallel": 1,
-                           "backends": [{"url": f"http://127.0.0.1:{engine_port}",
-                                         "protocol": "openai"}]}],
+                "pools": [
+                    {
+                        "id": "live-h100",
+                        "gpu": "h100-sxm",
+                        "gpus": 1,
+                        "model": MODEL,
+                        "tensor_parallel": 1,
+                        "backends": [
+                            {"url": f"http://127.0.0.1:{engine_port}", "protocol": "openai"}
+                        ],
+                    }
+                ],
             }
         ],
         "tenants": [{"id": "acme", "tier": "tier-1"}],
-    }  # fmt: skip
+    }
 
 
 def has_text(line: str) -> bool:
@@ -141,19 +152,30 @@ def simulated_run(tmp_path: Path) -> dict[str, Any]:
     fleet = fleet_mapping(1, 2, folder / "unused.db")
     (folder / "fleet.yaml").write_text(yaml.safe_dump(fleet), encoding="utf-8")
     lines = ["timestamp,tenant,model,input_tokens,output_tokens"]
-    lines += [f"{i * GAP_S:.3f},acme-api,{MODEL},{PROMPT_TOKENS},{OUTPUT_TOKENS}"
-              for i in range(REQUESTS)]  # fmt: skip
+    lines += [
+        f"{i * GAP_S:.3f},acme-api,{MODEL},{PROMPT_TOKENS},{OUTPUT_TOKENS}" for i in range(REQUESTS)
+    ]
     (folder / "trace.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     scenario = {
-        "fleet": "fleet.yaml", "seed": 1, "duration": "60s", "warmup": 0,
+        "fleet": "fleet.yaml",
+        "seed": 1,
+        "duration": "60s",
+        "warmup": 0,
         "replica": {"max_batch": EngineOptions().max_batch},
         "workload": {
             "model_mix": {MODEL: 1.0},
-            "populations": [{"name": "acme-api", "tenant": "acme", "users": 0,
-                             "client_retries": 0, "max_tokens": OUTPUT_TOKENS}],
+            "populations": [
+                {
+                    "name": "acme-api",
+                    "tenant": "acme",
+                    "users": 0,
+                    "client_retries": 0,
+                    "max_tokens": OUTPUT_TOKENS,
+                }
+            ],
             "trace": {"path": "trace.csv"},
         },
-    }  # fmt: skip
+    }
     path = folder / "scenario.yaml"
     path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
     result: dict[str, Any] = run_file(str(path))["by_plan"]["acme-api"]

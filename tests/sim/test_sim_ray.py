@@ -40,9 +40,21 @@ def ray_head() -> Iterator[str]:
     # Ray's socket paths live under the temp dir and must stay short: not under tmp_path
     temp = tempfile.mkdtemp(prefix="fgray-")
     port = free_port()
-    args = [str(Path(sys.executable).with_name("ray")), "start", "--head",
-            "--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", "2",
-            "--include-dashboard=false", "--disable-usage-stats", "--temp-dir", temp]  # fmt: skip
+    args = [
+        str(Path(sys.executable).with_name("ray")),
+        "start",
+        "--head",
+        "--node-ip-address",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--num-cpus",
+        "2",
+        "--include-dashboard=false",
+        "--disable-usage-stats",
+        "--temp-dir",
+        temp,
+    ]
     log_path = Path(temp) / "ray-start.log"
     with log_path.open("wb") as log:
         # its own session: every process of the cluster (workers too) is in it

@@ -30,20 +30,39 @@ def test_a_good_scenario_loads(tmp_path: Path) -> None:
     ("change", "message"),
     [
         ({"duration": "soon"}, "duration: expected a duration"),
-        ({"workload": {"model_mix": {"m-small": 1}, "populations": [{"plan": "pro", "users": -3}]}},
-         "workload.populations[0].users: expected a non-negative integer, got -3"),
-        ({"workload": {"model_mix": {"nope": 1}, "populations": [{"plan": "pro", "users": 3}]}},
-         "workload.model_mix.nope: unknown model"),
-        ({"faults": {"outages": [{"site": "mars", "at": 0, "duration": 10}]}},
-         "faults.outages[0].site: unknown site 'mars'"),
-        ({"faults": {"slowdowns": [{"site": "east", "at": 0, "duration": "x"}]}},
-         "faults.slowdowns[0].duration: expected a duration"),
-        ({"workload": {"model_mix": {"m-small": 1},
-                       "populations": [{"plan": "pro", "tier": "tier-1", "users": 3}]}},
-         "give a plan or a tier, not both"),
+        (
+            {
+                "workload": {
+                    "model_mix": {"m-small": 1},
+                    "populations": [{"plan": "pro", "users": -3}],
+                }
+            },
+            "workload.populations[0].users: expected a non-negative integer, got -3",
+        ),
+        (
+            {"workload": {"model_mix": {"nope": 1}, "populations": [{"plan": "pro", "users": 3}]}},
+            "workload.model_mix.nope: unknown model",
+        ),
+        (
+            {"faults": {"outages": [{"site": "mars", "at": 0, "duration": 10}]}},
+            "faults.outages[0].site: unknown site 'mars'",
+        ),
+        (
+            {"faults": {"slowdowns": [{"site": "east", "at": 0, "duration": "x"}]}},
+            "faults.slowdowns[0].duration: expected a duration",
+        ),
+        (
+            {
+                "workload": {
+                    "model_mix": {"m-small": 1},
+                    "populations": [{"plan": "pro", "tier": "tier-1", "users": 3}],
+                }
+            },
+            "give a plan or a tier, not both",
+        ),
         ({"surprise": 1}, "surprise: unknown key"),
     ],
-)  # fmt: skip
+)
 def test_bad_scenarios_name_the_key_path(tmp_path: Path, change: dict, message: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
         load_scenario(write(tmp_path, scenario(**change)))

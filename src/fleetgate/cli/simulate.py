@@ -80,8 +80,13 @@ def _run_with_progress(console: Console, scenario: str, seed: int | None) -> dic
 
         def report(share: float, done_s: float, events: int, requests: int) -> None:
             elapsed = max(time.perf_counter() - started, 1e-9)
-            bar.update(task, completed=share, sim=_clock(done_s), rate=f"{events / elapsed:,.0f}",
-                       requests=f"{requests:,}")  # fmt: skip
+            bar.update(
+                task,
+                completed=share,
+                sim=_clock(done_s),
+                rate=f"{events / elapsed:,.0f}",
+                requests=f"{requests:,}",
+            )
 
         result = run_file(scenario, seed=seed, progress=report)
         bar.update(task, completed=1.0)
@@ -104,25 +109,47 @@ def _print_summary(console: Console, result: dict[str, Any]) -> None:
         f"{run.get('wall_s', 0):.1f} s ({run.get('events_per_s', 0):,.0f} events/s)"
     )
     table = Table(title="per plan / tier")
-    for column in ("plan", "requests", "done", "429", "529", "no pool", "errors", "TTFT p50/p99 ms",
-                   "TPOT p50/p99 ms", "goodput", "nines"):  # fmt: skip
+    for column in (
+        "plan",
+        "requests",
+        "done",
+        "429",
+        "529",
+        "no pool",
+        "errors",
+        "TTFT p50/p99 ms",
+        "TPOT p50/p99 ms",
+        "goodput",
+        "nines",
+    ):
         table.add_column(column, justify="right")
     rows = [*result["by_plan"].items(), ("(total)", result["total"])]
     for name, row in rows:
         table.add_row(
-            name, f"{row['requests']:,}", f"{row['completed']:,}", f"{row['refused']:,}",
-            f"{row['overloaded']:,}", f"{row['unplaceable']:,}", f"{row['failed']:,}",
+            name,
+            f"{row['requests']:,}",
+            f"{row['completed']:,}",
+            f"{row['refused']:,}",
+            f"{row['overloaded']:,}",
+            f"{row['unplaceable']:,}",
+            f"{row['failed']:,}",
             f"{row['ttft_ms']['p50']:.0f} / {row['ttft_ms']['p99']:.0f}",
             f"{row['tpot_ms']['p50']:.1f} / {row['tpot_ms']['p99']:.1f}",
-            f"{row['goodput_share']:.1%}", f"{row['nines']:.2f}",
-        )  # fmt: skip
+            f"{row['goodput_share']:.1%}",
+            f"{row['nines']:.2f}",
+        )
     console.print(table)
     sites = Table(title="per site")
     for column in ("site", "GPUs", "utilization", "output tokens", "energy MWh"):
         sites.add_column(column, justify="right")
     for name, row in result["sites"].items():
-        sites.add_row(name, f"{row['gpus']:,}", f"{row['utilization']:.1%}",
-                      f"{row['output_tokens']:,}", f"{row['energy_mwh']:.3f}")  # fmt: skip
+        sites.add_row(
+            name,
+            f"{row['gpus']:,}",
+            f"{row['utilization']:.1%}",
+            f"{row['output_tokens']:,}",
+            f"{row['energy_mwh']:.3f}",
+        )
     console.print(sites)
 
 
@@ -165,8 +192,14 @@ def _sweep(
     results = run_many(scenario, combos, seed, workers, ray)
     table = Table(title="sweep")
     keys = list(combos[0])
-    figures = ("requests", "refused", "overloaded", "ttft_ms_p99", "goodput_share",
-               "availability_nines")  # fmt: skip
+    figures = (
+        "requests",
+        "refused",
+        "overloaded",
+        "ttft_ms_p99",
+        "goodput_share",
+        "availability_nines",
+    )
     for column in (*keys, *figures):
         table.add_column(column, justify="right")
     rows = []

@@ -42,15 +42,13 @@ class EventLoop:
     def schedule(self, at: float, priority: int, handler: Handler, argument: Any = None) -> None:
         """Run `handler(argument)` at virtual time `at` (never earlier than now)."""
         now = self.now
-        _push(self._heap, (at if at > now else now, priority, next(self._seq), handler,
-                           argument))  # fmt: skip
+        _push(self._heap, (at if at > now else now, priority, next(self._seq), handler, argument))
 
     def after(self, delay: float, priority: int, handler: Handler, argument: Any = None) -> None:
         """Run `handler(argument)` `delay` seconds from now (`delay` >= 0)."""
         now = self.now
         at = now + delay
-        _push(self._heap, (at if at > now else now, priority, next(self._seq), handler,
-                           argument))  # fmt: skip
+        _push(self._heap, (at if at > now else now, priority, next(self._seq), handler, argument))
 
     @property
     def pending(self) -> int:

@@ -168,9 +168,19 @@ class Outcomes:
 
 
 COUNTERS = (
-    "requests", "completed", "failed", "overloaded", "unplaceable", "refused", "invalid",
-    "retried", "within_slo", "input_tokens", "output_tokens", "slo_output_tokens",
-)  # fmt: skip
+    "requests",
+    "completed",
+    "failed",
+    "overloaded",
+    "unplaceable",
+    "refused",
+    "invalid",
+    "retried",
+    "within_slo",
+    "input_tokens",
+    "output_tokens",
+    "slo_output_tokens",
+)
 """The plain counters of `Outcomes`."""
 
 

@@ -17,9 +17,19 @@ from typing import Any
 from fleetgate.errors import ConfigurationError
 
 PLAN_COLUMNS = (
-    "requests", "completed", "failed", "overloaded", "unplaceable", "refused", "invalid",
-    "availability", "nines", "goodput_rps", "goodput_share", "throughput_output_tokens_per_s",
-)  # fmt: skip
+    "requests",
+    "completed",
+    "failed",
+    "overloaded",
+    "unplaceable",
+    "refused",
+    "invalid",
+    "availability",
+    "nines",
+    "goodput_rps",
+    "goodput_share",
+    "throughput_output_tokens_per_s",
+)
 LATENCIES = ("ttft_ms", "tpot_ms", "e2e_ms")
 PERCENTILES = ("p50", "p90", "p99")
 
