@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import yaml
 
-from fleetgate.state.keys import KeyStore
+from fleetgate.keys.keystore import KeyStore
 
 MODEL = "bench-sim"
 ENGINES = (("big", 24), ("medium", 12), ("small", 4))

@@ -23,7 +23,7 @@ from conftest import free_port, wait_for_port
 from fleetgate.engine.app import create_engine_app
 from fleetgate.engine.options import EngineOptions
 from fleetgate.engine.timers import timer_from_options
-from fleetgate.state.keys import KeyStore
+from fleetgate.keys.keystore import KeyStore
 
 
 def fleet_file(tmp_path: Path, engine_port: int, gateway_port: int) -> Path:

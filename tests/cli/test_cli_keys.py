@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from fleetgate.cli.main import build_app
-from fleetgate.state.keys import KeyStore
+from fleetgate.keys.keystore import KeyStore
 
 
 def test_keys_cli_create_list_revoke(tmp_path: Path) -> None:

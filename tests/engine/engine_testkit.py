@@ -13,7 +13,7 @@ from openai import AsyncOpenAI, OpenAI
 
 from conftest import free_port
 from fleetgate.engine import EngineApp, EngineOptions, engine_in_thread
-from fleetgate.types import StepTimer
+from fleetgate.seams import StepTimer
 
 FAST_TIMING: dict[str, Any] = {
     "prefill_tokens_per_s": 1_000_000.0,

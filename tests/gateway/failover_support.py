@@ -14,7 +14,7 @@ from gateway_harness import LiveFleet
 
 from fleetgate.gateway.process import Gateway
 from fleetgate.limits.limiter import Admission
-from fleetgate.types import Usage
+from fleetgate.seams import Usage
 
 ADMIN_KEY = "admin-secret-for-failover-tests"
 FAMILY_LIMITS = {"rpm": 100_000, "itpm": 100_000_000, "otpm": 100_000_000}

@@ -21,8 +21,8 @@ from fleetgate.gateway.hedge_stats import MIN_SAMPLES, HedgeStats
 from fleetgate.gateway.process import Gateway
 from fleetgate.gateway.queueing import WaitQueue
 from fleetgate.routing.config import HedgingSettings, QueueSettings
+from fleetgate.seams import Usage
 from fleetgate.settings import settings_from_mapping
-from fleetgate.types import Usage
 
 MODEL = "m"
 

@@ -11,8 +11,8 @@ import pytest
 
 from fleetgate.gateway.health_probes import HealthChecker, parse_engine_metrics
 from fleetgate.routing.fleet import Fleet
+from fleetgate.seams import ManualClock
 from fleetgate.settings import Settings, settings_from_mapping
-from fleetgate.types import ManualClock
 
 VLLM_TEXT = """\
 # HELP vllm:num_requests_waiting Number of requests waiting to be processed.

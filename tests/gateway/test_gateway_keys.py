@@ -9,7 +9,7 @@ import httpx
 import pytest
 from gateway_harness import LiveFleet, live_fleet
 
-from fleetgate.state.keys import KeyStore
+from fleetgate.keys.keystore import KeyStore
 
 ADMIN = "admin-key-for-key-tests"
 

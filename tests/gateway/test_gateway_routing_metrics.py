@@ -10,8 +10,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from fleetgate.gateway.routing_metrics import FleetCollector
 from fleetgate.routing.fleet import Fleet
+from fleetgate.seams import ManualClock
 from fleetgate.settings import Settings, settings_from_mapping
-from fleetgate.types import ManualClock
 
 
 def _settings(routing: dict[str, Any] | None = None) -> Settings:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from fleetgate.errors import ConfigurationError
 from fleetgate.limits import windows
-from fleetgate.limits.catalog import Catalog
+from fleetgate.limits.catalog import LimitsCatalog
 from fleetgate.limits.config import LimitsSettings
 from fleetgate.limits.limiter import Limiter
 from fleetgate.limits.stores.memory import AsyncMemoryStore
@@ -23,7 +23,7 @@ DATA = Path(__file__).resolve().parents[2] / "src" / "fleetgate" / "limits" / "d
 
 def test_empty_limits_section_ships_every_profile() -> None:
     settings = settings_from_mapping({"limits": {}})
-    catalog = Catalog.from_settings(settings.limits)
+    catalog = LimitsCatalog.from_settings(settings.limits)
     assert set(catalog.plans) == {
         "free",
         "pro",
@@ -44,8 +44,8 @@ def test_empty_limits_section_ships_every_profile() -> None:
 
 
 def test_profiles_switch_published_behaviour() -> None:
-    old = Catalog.from_settings(LimitsSettings(profile="v2025"))
-    new = Catalog.from_settings(LimitsSettings(profile="v2026"))
+    old = LimitsCatalog.from_settings(LimitsSettings(profile="v2025"))
+    new = LimitsCatalog.from_settings(LimitsSettings(profile="v2026"))
     assert new.plans["pro"].five_hour == 2 * old.plans["pro"].five_hour  # doubled 2026-05-06
     assert new.plans["pro"].seven_day == old.plans["pro"].seven_day
     assert not old.plans["team-standard"].peak_metering

@@ -14,8 +14,8 @@ from fleetgate.limits.rulebook import AdmissionRequest
 from fleetgate.limits.rules import Charge, Costs, Decision, Rule, RuleStatus, Settlement
 from fleetgate.limits.stores.guard import GuardedLimiter
 from fleetgate.limits.stores.memory import AsyncMemoryStore
+from fleetgate.seams import ManualClock, Usage
 from fleetgate.settings import TenantSettings, settings_from_mapping
-from fleetgate.types import ManualClock, Usage
 
 
 class FlakyStore(AsyncMemoryStore):

@@ -20,8 +20,8 @@ from fleetgate.limits.rulebook import SEVEN_DAYS, AdmissionRequest, weekly_phase
 from fleetgate.limits.stores.guard import GuardedLimiter
 from fleetgate.limits.stores.memory import AsyncMemoryStore, MemoryStore
 from fleetgate.limits.stores.seam import store_from_uri
+from fleetgate.seams import ManualClock, Usage
 from fleetgate.settings import Settings, settings_from_mapping
-from fleetgate.types import ManualClock, Usage
 
 MONDAY_NOON = 1764590400.0 - 4 * 3600  # 2025-12-01T08:00:00Z, a Monday, outside peak hours
 

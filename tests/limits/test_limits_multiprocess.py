@@ -34,7 +34,7 @@ from fleetgate.limits.rulebook import AdmissionRequest
 from fleetgate.limits.stores.guard import GuardedLimiter, open_limiter
 from fleetgate.limits.stores.seam import store_from_uri
 from fleetgate.settings import settings_from_mapping
-from fleetgate.types import ManualClock
+from fleetgate.seams import ManualClock
 
 url, tenant_id, barrier, clients, attempts, rpm, fixed_now = sys.argv[1:8]
 settings = settings_from_mapping({

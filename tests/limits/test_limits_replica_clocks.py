@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 
 from fleetgate.errors import RateLimited
-from fleetgate.limits.catalog import Catalog
+from fleetgate.limits.catalog import LimitsCatalog
 from fleetgate.limits.config import LimitsSettings
 from fleetgate.limits.headers import UNIFIED_PREFIX
 from fleetgate.limits.limiter import Limiter
 from fleetgate.limits.rulebook import AdmissionRequest
 from fleetgate.limits.stores.guard import GuardedLimiter
 from fleetgate.limits.stores.redis import RedisClock, RedisStore, open_redis_store
+from fleetgate.seams import Clock
 from fleetgate.settings import Settings, TenantSettings, settings_from_mapping
-from fleetgate.types import Clock
 
 pytestmark = pytest.mark.redis
 
@@ -47,7 +47,7 @@ class LocalClock:
 def fleet() -> Settings:
     """One plan account whose 5-hour window holds exactly `LIMIT` requests, and one API
     organization whose requests bucket holds `LIMIT` per minute."""
-    units = Catalog.from_settings(LimitsSettings()).weights_for("sonnet").input * 1_000
+    units = LimitsCatalog.from_settings(LimitsSettings()).weights_for("sonnet").input * 1_000
     suffix = uuid.uuid4().hex[:8]
     return settings_from_mapping(
         {

@@ -23,8 +23,8 @@ from fleetgate.limits.rules import Costs, Rule
 from fleetgate.limits.stores.guard import GuardedLimiter
 from fleetgate.limits.stores.redis import RedisClock, RedisStore, open_redis_store, state_key
 from fleetgate.limits.stores.seam import store_from_uri
+from fleetgate.seams import ManualClock, Usage
 from fleetgate.settings import TenantSettings, settings_from_mapping
-from fleetgate.types import ManualClock, Usage
 
 pytestmark = pytest.mark.redis
 

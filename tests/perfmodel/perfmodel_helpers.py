@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fleetgate.perfmodel import Catalog
+from fleetgate.perfmodel import HardwareCatalog
 
 ROUND_GPUS = {
     "gpus": {
@@ -51,6 +51,6 @@ ROUND_MODELS = {
 }
 
 
-def round_catalog() -> Catalog:
+def round_catalog() -> HardwareCatalog:
     """GPU `testgpu` (100 GB, 1 TB/s, 100/200 TFLOP/s) and models `dense10`, `moe`."""
-    return Catalog.from_documents(ROUND_GPUS, ROUND_MODELS)
+    return HardwareCatalog.from_documents(ROUND_GPUS, ROUND_MODELS)

@@ -1,4 +1,4 @@
-"""Catalog lookups, shapes against published figures, and refusal of bad entries."""
+"""HardwareCatalog lookups, shapes against published figures, and refusal of bad entries."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import pytest
 from perfmodel_helpers import ROUND_GPUS, ROUND_MODELS, round_catalog
 
 from fleetgate.errors import ConfigurationError
-from fleetgate.perfmodel import Catalog, get_gpu, get_model, gpu_names, model_names
+from fleetgate.perfmodel import HardwareCatalog, get_gpu, get_model, gpu_names, model_names
 
 
 def test_builtin_catalog_has_the_required_gpus_and_shapes() -> None:
     assert {"h100-sxm", "h200", "b200", "gb200", "gb300"} <= set(gpu_names())
     required = {"llama-3.1-8b", "llama-3.1-70b", "llama-2-70b", "llama-3.1-405b"}
     assert required | {"mixtral-8x7b", "deepseek-v3", "qwen3-235b-a22b"} <= set(model_names())
-    for gpu in Catalog.builtin().gpus.values():
+    for gpu in HardwareCatalog.builtin().gpus.values():
         assert gpu.source
-    for shape in Catalog.builtin().models.values():
+    for shape in HardwareCatalog.builtin().models.values():
         assert shape.source
 
 
@@ -101,29 +101,29 @@ def test_bad_model_entries_name_the_key_path(field: str, value: object, message:
     models = copy.deepcopy(ROUND_MODELS)
     models["models"]["dense10"][field] = value
     with pytest.raises(ConfigurationError, match=message):
-        Catalog.from_documents(ROUND_GPUS, models)
+        HardwareCatalog.from_documents(ROUND_GPUS, models)
 
 
 def test_bad_gpu_entries_name_the_key_path() -> None:
     gpus = copy.deepcopy(ROUND_GPUS)
     gpus["gpus"]["testgpu"]["memory_gb"] = -80
     with pytest.raises(ConfigurationError, match=r"gpus\.testgpu\.memory_gb: expected a positive"):
-        Catalog.from_documents(gpus, ROUND_MODELS)
+        HardwareCatalog.from_documents(gpus, ROUND_MODELS)
     del gpus["gpus"]["testgpu"]["source"]
     gpus["gpus"]["testgpu"]["memory_gb"] = 80
     with pytest.raises(ConfigurationError, match=r"gpus\.testgpu\.source: required field"):
-        Catalog.from_documents(gpus, ROUND_MODELS)
+        HardwareCatalog.from_documents(gpus, ROUND_MODELS)
 
 
 def test_moe_must_activate_fewer_than_all_parameters() -> None:
     models = copy.deepcopy(ROUND_MODELS)
     models["models"]["moe"]["active_params_b"] = 50
     with pytest.raises(ConfigurationError, match=r"models\.moe\.active_params_b"):
-        Catalog.from_documents(ROUND_GPUS, models)
+        HardwareCatalog.from_documents(ROUND_GPUS, models)
 
 
 def test_duplicate_alias_is_refused() -> None:
     gpus = copy.deepcopy(ROUND_GPUS)
     gpus["gpus"]["other"] = dict(gpus["gpus"]["testgpu"])
     with pytest.raises(ConfigurationError, match="already names"):
-        Catalog.from_documents(gpus, ROUND_MODELS)
+        HardwareCatalog.from_documents(gpus, ROUND_MODELS)

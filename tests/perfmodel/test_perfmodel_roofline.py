@@ -17,7 +17,7 @@ from fleetgate.perfmodel import (
     prefill_seconds,
     replica_kv_bytes_per_token,
 )
-from fleetgate.types import StepTimer
+from fleetgate.seams import StepTimer
 
 IDEAL = Efficiency(
     compute_efficiency=1.0,

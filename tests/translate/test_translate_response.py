@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 
 from fleetgate.errors import UpstreamError
+from fleetgate.seams import Usage
 from fleetgate.translate.response import (
     anthropic_response_to_openai,
     openai_response_to_anthropic,
     usage_from_anthropic,
     usage_from_openai,
 )
-from fleetgate.types import Usage
 
 
 def openai_completion(

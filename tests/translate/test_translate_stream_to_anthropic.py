@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from fleetgate.errors import UpstreamError
+from fleetgate.seams import Usage
 from fleetgate.tokens import count_tokens
 from fleetgate.translate.stream_to_anthropic import OpenAIToAnthropicStream
-from fleetgate.types import Usage
 
 
 def oa_chunk(

@@ -9,8 +9,8 @@ import pytest
 from test_translate_stream_to_anthropic import VLLM_TOOL_STREAM, run_o2a
 
 from fleetgate.errors import UpstreamError
+from fleetgate.seams import Usage
 from fleetgate.translate.stream_to_openai import AnthropicToOpenAIStream
-from fleetgate.types import Usage
 
 ANTHROPIC_TOOL_STREAM: list[dict[str, Any]] = [
     {

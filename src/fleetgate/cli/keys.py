@@ -10,11 +10,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from fleetgate.cli.config_option import ConfigOption
 from fleetgate.cli.console import terminal_console
-from fleetgate.cli.options import ConfigOption
 from fleetgate.errors import ConfigurationError
+from fleetgate.keys.keystore import KeyStore
 from fleetgate.settings import load_settings
-from fleetgate.state.keys import KeyStore
 
 StateOption = Annotated[
     str | None, typer.Option("--state", help="The key store (default: server.state_path).")

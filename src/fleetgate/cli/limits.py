@@ -16,10 +16,10 @@ import typer
 from rich.table import Table
 
 from fleetgate.cli.admin_client import KeyOption, admin_call
+from fleetgate.cli.config_option import ConfigOption
 from fleetgate.cli.console import terminal_console
-from fleetgate.cli.options import ConfigOption
 from fleetgate.errors import ConfigurationError, InvalidRequest
-from fleetgate.limits.catalog import Catalog
+from fleetgate.limits.catalog import LimitsCatalog
 from fleetgate.limits.limiter import Limiter
 from fleetgate.limits.stores.guard import GuardedLimiter
 from fleetgate.limits.stores.seam import store_from_uri
@@ -126,7 +126,7 @@ def multiplier_list(
 def show(config: ConfigOption = Path("fleet.yaml")) -> None:
     """Show the plans and tiers in effect (shipped profiles overlaid with the fleet file)."""
     settings = load_settings(config)
-    catalog = Catalog.from_settings(settings.limits)
+    catalog = LimitsCatalog.from_settings(settings.limits)
     console = terminal_console()
     plans = Table(
         "plan",

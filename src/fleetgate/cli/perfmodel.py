@@ -12,7 +12,7 @@ from rich.table import Table
 from fleetgate.cli.console import terminal_console
 from fleetgate.errors import ConfigurationError
 from fleetgate.perfmodel.calibration import CalibrationResult, calibrate, parse_measurements
-from fleetgate.perfmodel.catalog import Catalog
+from fleetgate.perfmodel.catalog import HardwareCatalog
 from fleetgate.perfmodel.efficiency import Efficiency
 from fleetgate.perfmodel.fidelity import FIDELITY_TOLERANCE, evaluate_table
 from fleetgate.perfmodel.gpus import GpuSpec
@@ -55,7 +55,7 @@ def show_command(
     ),
 ) -> None:
     """Show one replica: specs, KV capacity, the operating point at the targets, a batch sweep."""
-    catalog = Catalog.builtin()
+    catalog = HardwareCatalog.builtin()
     gpu_spec, shape = catalog.gpu(gpu), catalog.model(model)
     efficiency = Efficiency()
     performance = replica_performance(
@@ -130,7 +130,7 @@ def _sweep_table(
 
 def catalog_command() -> None:
     """List the GPUs and model shapes the performance model knows."""
-    catalog = Catalog.builtin()
+    catalog = HardwareCatalog.builtin()
     gpus = Table(title="GPUs (dense TFLOP/s)")
     for column in ("name", "aliases", "HBM GB", "TB/s", "BF16", "FP8", "FP4", "TDP W"):
         gpus.add_column(column)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from fleetgate.cli.options import ConfigOption
+from fleetgate.cli.config_option import ConfigOption
 from fleetgate.errors import ConfigurationError
 from fleetgate.settings import Settings, load_settings
 

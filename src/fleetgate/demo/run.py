@@ -19,7 +19,7 @@ from rich.table import Table
 
 from fleetgate.api.app import create_app
 from fleetgate.api.server_protocol import GatewayHttpProtocol
-from fleetgate.demo.fleet import DEMO_SITES, demo_settings
+from fleetgate.demo.embedded_fleet import DEMO_SITES, demo_settings
 from fleetgate.demo.traffic import Outcome, scripted_mix
 from fleetgate.engine.app import create_engine_app
 from fleetgate.engine.options import EngineOptions

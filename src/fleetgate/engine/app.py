@@ -24,7 +24,7 @@ from fleetgate.engine.scheduler import BatchScheduler, InstantTokens, TokenSourc
 from fleetgate.engine.timers import InstantStepTimer
 from fleetgate.engine.wire import error_body, models_body
 from fleetgate.errors import ApiError, NotFound
-from fleetgate.types import StepTimer
+from fleetgate.seams import StepTimer
 
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 

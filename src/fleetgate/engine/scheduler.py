@@ -20,7 +20,7 @@ from typing import Literal, Protocol
 
 from fleetgate.batching import DEFAULT_MAX_PREFILL_TOKENS, BatchLimits, next_step
 from fleetgate.errors import InternalError
-from fleetgate.types import StepTimer
+from fleetgate.seams import StepTimer
 
 SequenceState = Literal["waiting", "running", "finished", "cancelled", "failed"]
 Sleep = Callable[[float], Awaitable[None]]

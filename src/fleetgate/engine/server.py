@@ -17,7 +17,7 @@ import uvicorn
 from fleetgate.engine.app import EngineApp, create_engine_app
 from fleetgate.engine.options import EngineOptions
 from fleetgate.engine.timers import timer_from_options
-from fleetgate.types import StepTimer
+from fleetgate.seams import StepTimer
 
 
 def uvicorn_config(

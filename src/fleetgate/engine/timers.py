@@ -1,6 +1,6 @@
 """Step timers of the simulated engine: a linear cost model and a zero-time one.
 
-Both implement `fleetgate.types.StepTimer`; the performance model's roofline timer plugs into the
+Both implement `fleetgate.seams.StepTimer`; the performance model's roofline timer plugs into the
 same seam. `timer_from_options(options)` picks the one the command line asked for.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fleetgate.engine.options import EngineOptions
-from fleetgate.types import StepTimer
+from fleetgate.seams import StepTimer
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ from fleetgate.gateway.access_log import AccessRecord, AttemptRecord
 from fleetgate.gateway.call import Call
 from fleetgate.gateway.process import Gateway
 from fleetgate.routing.router import RouteDecision
+from fleetgate.seams import Usage
 from fleetgate.translate.table import TRANSLATIONS, Translation
-from fleetgate.types import Usage
 from fleetgate.upstream.client import UpstreamResponse
 
 

@@ -22,7 +22,7 @@ from fleetgate.gateway.hedge_stats import HedgeStats
 from fleetgate.gateway.queueing import WaitQueue
 from fleetgate.gateway.routing_metrics import FleetCollector
 from fleetgate.routing.fleet import Fleet
-from fleetgate.types import Clock
+from fleetgate.seams import Clock
 
 log = logging.getLogger("fleetgate.gateway")
 

@@ -24,7 +24,7 @@ import httpx
 from fleetgate.routing.config import ProbeSettings
 from fleetgate.routing.fleet import Fleet
 from fleetgate.routing.index import Backend
-from fleetgate.types import Clock
+from fleetgate.seams import Clock
 
 LOG = logging.getLogger(__name__)
 

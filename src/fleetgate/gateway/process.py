@@ -18,12 +18,12 @@ from typing import Any
 
 from fleetgate.gateway.fleet_runtime import FleetRuntime
 from fleetgate.gateway.metrics import GatewayMetrics
+from fleetgate.keys.keystore import KeyStore
 from fleetgate.limits.stores.guard import GuardedLimiter, open_limiter
 from fleetgate.routing.fleet import Fleet
 from fleetgate.routing.router import Router
+from fleetgate.seams import WallClock
 from fleetgate.settings import Settings, TenantSettings
-from fleetgate.state.keys import KeyStore
-from fleetgate.types import WallClock
 from fleetgate.upstream.client import Timeouts, UpstreamClient
 
 log = logging.getLogger("fleetgate.gateway")

@@ -15,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from fleetgate.routing.availability import Scope
 from fleetgate.routing.fleet import Fleet
-from fleetgate.types import Clock
+from fleetgate.seams import Clock
 
 BREAKER_CODES = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 DEFAULT_SCOPES: tuple[Scope, ...] = ("pool", "site", "end_to_end")

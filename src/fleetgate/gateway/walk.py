@@ -31,8 +31,8 @@ from fleetgate.gateway.failover import open_attempt
 from fleetgate.gateway.process import Gateway
 from fleetgate.limits.limiter import Admission
 from fleetgate.limits.rulebook import AdmissionRequest
+from fleetgate.seams import Usage
 from fleetgate.translate.sse import anthropic_event_bytes
-from fleetgate.types import Usage
 
 log = logging.getLogger("fleetgate.gateway")
 

@@ -2,7 +2,7 @@
 
 Shipped data lives in `fleetgate/limits/data/*.yaml` (each names its sources); a plan, tier or
 family weight given in the fleet file replaces the shipped entry of the same name. Reading the
-data files is the only I/O here and happens once, when a `Catalog` is built at start-up.
+data files is the only I/O here and happens once, when a `LimitsCatalog` is built at start-up.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def shipped_plans(limits: LimitsSettings) -> dict[str, PlanSettings]:
 
 
 @dataclass(frozen=True, slots=True)
-class Catalog:
+class LimitsCatalog:
     """Every plan, tier and weight in effect, by name."""
 
     plans: Mapping[str, PlanSettings]
@@ -83,7 +83,7 @@ class Catalog:
     weights: Mapping[str, TokenWeights]
 
     @classmethod
-    def from_settings(cls, limits: LimitsSettings) -> Catalog:
+    def from_settings(cls, limits: LimitsSettings) -> LimitsCatalog:
         """Shipped data overlaid with the fleet file's `limits:` entries."""
         catalog = cls(
             plans={**shipped_plans(limits), **limits.plans},

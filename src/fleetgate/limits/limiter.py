@@ -23,13 +23,13 @@ from typing import Any, Literal, NamedTuple
 from fleetgate.errors import ConfigurationError, InvalidRequest, RateLimited
 from fleetgate.limits import headers as hdr
 from fleetgate.limits import messages
-from fleetgate.limits.catalog import Catalog
+from fleetgate.limits.catalog import LimitsCatalog
 from fleetgate.limits.config import Account, LimitsSettings
 from fleetgate.limits.core import peak_factor_at
 from fleetgate.limits.rulebook import AdmissionRequest, RuleBook, TenantLimits
 from fleetgate.limits.rules import Charge, Costs, Decision, Rule, RuleStatus
 from fleetgate.limits.stores.memory import MemoryStore
-from fleetgate.types import Usage
+from fleetgate.seams import Usage
 
 ENDPOINTS = ("messages", "count_tokens", "chat")
 TOKEN_FIELDS = (
@@ -137,7 +137,7 @@ class Limiter:
 
     def __init__(self, config: LimitsSettings, accounts: Iterable[Account] = ()) -> None:
         self.config = config
-        self.catalog = Catalog.from_settings(config)
+        self.catalog = LimitsCatalog.from_settings(config)
         self.rulebook = RuleBook(config, self.catalog)
         self._who: dict[tuple[str, str | None, str | None], TenantLimits] = {}
         self._check(tuple(accounts))

@@ -18,11 +18,11 @@ import hashlib
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from fleetgate.limits.catalog import Catalog
+from fleetgate.limits.catalog import LimitsCatalog
 from fleetgate.limits.config import LimitsSettings, PlanSettings, TierSettings, WorkspaceLimits
 from fleetgate.limits.peak import WEEKDAYS, PeakSchedule, parse_clock
 from fleetgate.limits.rules import Costs, Dimension, Rule, RuleKind, Scope
-from fleetgate.types import Usage
+from fleetgate.seams import Usage
 
 FIVE_HOURS = 5 * 3600.0
 SEVEN_DAYS = 7 * 86400.0
@@ -78,7 +78,7 @@ class TenantLimits:
 class RuleBook:
     """Builds rules and costs for requests from the `limits:` settings and the catalog."""
 
-    def __init__(self, limits: LimitsSettings, catalog: Catalog) -> None:
+    def __init__(self, limits: LimitsSettings, catalog: LimitsCatalog) -> None:
         self.limits = limits
         self.catalog = catalog
         self.schedule = peak_schedule(limits)

@@ -4,7 +4,7 @@ Public API (stable):
 
     get_gpu(name) -> GpuSpec                 "h100" -> h100-sxm; unknown -> ConfigurationError
     get_model(name) -> ModelShape            "llama-3.1-70b", "llama-2-70b@fp8", "deepseek-v3@fp4"
-    gpu_names(), model_names(), Catalog.builtin()
+    gpu_names(), model_names(), HardwareCatalog.builtin()
     Efficiency(compute_efficiency, bandwidth_efficiency, step_overhead_s, tp_comm_penalty,
                memory_utilization)
     kv_capacity_tokens(gpu, model, tp, efficiency) -> int
@@ -23,7 +23,7 @@ fleetgate.cli.perfmodel.
 
 from __future__ import annotations
 
-from fleetgate.perfmodel.catalog import Catalog, get_gpu, get_model, gpu_names, model_names
+from fleetgate.perfmodel.catalog import HardwareCatalog, get_gpu, get_model, gpu_names, model_names
 from fleetgate.perfmodel.efficiency import Efficiency
 from fleetgate.perfmodel.gpus import GpuSpec
 from fleetgate.perfmodel.models import ModelShape
@@ -46,9 +46,9 @@ from fleetgate.perfmodel.step_timer import RooflineStepTimer
 __all__ = [
     "DEFAULT_MAX_BATCH",
     "PRECISIONS",
-    "Catalog",
     "Efficiency",
     "GpuSpec",
+    "HardwareCatalog",
     "ModelShape",
     "OperatingPoint",
     "Precision",

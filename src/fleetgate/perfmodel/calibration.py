@@ -30,7 +30,7 @@ import numpy as np
 
 from fleetgate.errors import ConfigurationError
 from fleetgate.perfmodel import fields
-from fleetgate.perfmodel.catalog import Catalog
+from fleetgate.perfmodel.catalog import HardwareCatalog
 from fleetgate.perfmodel.efficiency import Efficiency
 from fleetgate.perfmodel.optimize import Vector, nelder_mead
 from fleetgate.perfmodel.replica import OperatingPoint, operating_point
@@ -144,7 +144,7 @@ def _measurement(raw: Mapping[str, str], line: int, source: str) -> Measurement:
 Predictor = Callable[[Efficiency], list[tuple[str, float, float]]]
 
 
-def _predictor(measurements: Sequence[Measurement], catalog: Catalog) -> Predictor:
+def _predictor(measurements: Sequence[Measurement], catalog: HardwareCatalog) -> Predictor:
     resolved = []
     for item in measurements:
         try:
@@ -182,10 +182,12 @@ def _summary(pairs: list[tuple[str, float, float]]) -> ErrorSummary:
 
 
 def error_summary(
-    measurements: Sequence[Measurement], efficiency: Efficiency, catalog: Catalog | None = None
+    measurements: Sequence[Measurement],
+    efficiency: Efficiency,
+    catalog: HardwareCatalog | None = None,
 ) -> ErrorSummary:
     """How far the model with `efficiency` is from the measurements."""
-    return _summary(_predictor(measurements, catalog or Catalog.builtin())(efficiency))
+    return _summary(_predictor(measurements, catalog or HardwareCatalog.builtin())(efficiency))
 
 
 def _efficiency_from(vector: Vector, base: Efficiency) -> Efficiency:
@@ -201,13 +203,13 @@ def _efficiency_from(vector: Vector, base: Efficiency) -> Efficiency:
 def calibrate(
     measurements: Sequence[Measurement],
     start: Efficiency | None = None,
-    catalog: Catalog | None = None,
+    catalog: HardwareCatalog | None = None,
 ) -> CalibrationResult:
     """Fit the efficiency factors to `measurements`, starting from `start` (the defaults)."""
     if not measurements:
         raise ConfigurationError("calibration needs at least one measurement")
     base = start or Efficiency()
-    predict = _predictor(measurements, catalog or Catalog.builtin())
+    predict = _predictor(measurements, catalog or HardwareCatalog.builtin())
     origin = np.array(
         [
             math.log(base.compute_efficiency),

@@ -25,7 +25,7 @@ from fleetgate.perfmodel.precision import parse_precision
 
 
 @dataclass(frozen=True, slots=True)
-class Catalog:
+class HardwareCatalog:
     """GPUs and model shapes by canonical name, plus the alias table of each."""
 
     gpus: Mapping[str, GpuSpec]
@@ -34,12 +34,12 @@ class Catalog:
     model_aliases: Mapping[str, str]
 
     @staticmethod
-    def builtin() -> Catalog:
+    def builtin() -> HardwareCatalog:
         """The catalog shipped with fleetgate (perfmodel/data/*.yaml)."""
         return _builtin_catalog()
 
     @classmethod
-    def from_documents(cls, gpus_doc: Any, models_doc: Any) -> Catalog:
+    def from_documents(cls, gpus_doc: Any, models_doc: Any) -> HardwareCatalog:
         """Build from parsed YAML documents `{gpus: {...}}` and `{models: {...}}`."""
         gpus = {
             name: GpuSpec.from_entry(name, entry, f"gpus.{name}")
@@ -114,25 +114,27 @@ def read_builtin_data(filename: str) -> Any:
 
 
 @functools.cache
-def _builtin_catalog() -> Catalog:
-    return Catalog.from_documents(read_builtin_data("gpus.yaml"), read_builtin_data("models.yaml"))
+def _builtin_catalog() -> HardwareCatalog:
+    return HardwareCatalog.from_documents(
+        read_builtin_data("gpus.yaml"), read_builtin_data("models.yaml")
+    )
 
 
 def get_gpu(name: str) -> GpuSpec:
     """The built-in GPU `name` (aliases accepted)."""
-    return Catalog.builtin().gpu(name)
+    return HardwareCatalog.builtin().gpu(name)
 
 
 def get_model(name: str) -> ModelShape:
     """The built-in model shape `name[@weights[/kv]]` (aliases accepted)."""
-    return Catalog.builtin().model(name)
+    return HardwareCatalog.builtin().model(name)
 
 
 def gpu_names() -> tuple[str, ...]:
     """Canonical names of the built-in GPUs."""
-    return tuple(sorted(Catalog.builtin().gpus))
+    return tuple(sorted(HardwareCatalog.builtin().gpus))
 
 
 def model_names() -> tuple[str, ...]:
     """Canonical names of the built-in model shapes."""
-    return tuple(sorted(Catalog.builtin().models))
+    return tuple(sorted(HardwareCatalog.builtin().models))

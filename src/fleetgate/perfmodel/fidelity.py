@@ -9,7 +9,7 @@ from typing import Any
 
 from fleetgate.errors import ConfigurationError
 from fleetgate.perfmodel import fields
-from fleetgate.perfmodel.catalog import Catalog, read_builtin_data
+from fleetgate.perfmodel.catalog import HardwareCatalog, read_builtin_data
 from fleetgate.perfmodel.efficiency import Efficiency
 from fleetgate.perfmodel.replica import ReplicaPerformance, replica_performance
 
@@ -93,10 +93,10 @@ def builtin_fidelity_table() -> tuple[FidelityRow, ...]:
 
 
 def evaluate_row(
-    row: FidelityRow, efficiency: Efficiency | None = None, catalog: Catalog | None = None
+    row: FidelityRow, efficiency: Efficiency | None = None, catalog: HardwareCatalog | None = None
 ) -> FidelityResult:
     """The model's prediction for one published row."""
-    book = catalog or Catalog.builtin()
+    book = catalog or HardwareCatalog.builtin()
     performance = replica_performance(
         book.gpu(row.gpu),
         book.model(row.model),

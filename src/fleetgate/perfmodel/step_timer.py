@@ -1,4 +1,4 @@
-"""`RooflineStepTimer`: the performance model behind the `fleetgate.types.StepTimer` seam, so
+"""`RooflineStepTimer`: the performance model behind the `fleetgate.seams.StepTimer` seam, so
 the simulated engine, the simulator and the planner take their timing from one model."""
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from fleetgate.config_types import (
 )
 from fleetgate.configfile import read_yaml, validate
 from fleetgate.errors import ConfigurationError
-from fleetgate.limits.catalog import Catalog
+from fleetgate.limits.catalog import LimitsCatalog
 from fleetgate.limits.config import LimitsSettings
 from fleetgate.workload.curve import Diurnal, WholeHour
 from fleetgate.workload.slo import LatencySlo
@@ -169,7 +169,7 @@ class DemandFile(Frozen):
         return value
 
 
-def catalog_multiples(catalog: Catalog) -> dict[str, tuple[float, float]]:
+def catalog_multiples(catalog: LimitsCatalog) -> dict[str, tuple[float, float]]:
     """(five-hour, weekly) allowance of each catalog plan relative to its Pro plan."""
     pro = catalog.plans.get("pro")
     if pro is None:
@@ -180,7 +180,7 @@ def catalog_multiples(catalog: Catalog) -> dict[str, tuple[float, float]]:
     }
 
 
-def catalog_otpm(catalog: Catalog) -> dict[str, float]:
+def catalog_otpm(catalog: LimitsCatalog) -> dict[str, float]:
     """Each catalog tier's output tokens per minute (its default family's row)."""
     offered = {}
     for name, tier in catalog.tiers.items():
@@ -207,7 +207,7 @@ def demand_from_mapping(
     and tiers the gateway enforces.
     """
     demand = validate(DemandFile, data, source=source)
-    catalog = Catalog.from_settings(limits or LimitsSettings())
+    catalog = LimitsCatalog.from_settings(limits or LimitsSettings())
     multiples = catalog_multiples(catalog)
     published_otpm = catalog_otpm(catalog)
     problems = duplicate_ids("plans", [plan.id for plan in demand.plans])

@@ -61,7 +61,7 @@ def _windows(value: Any) -> Any:
 PolicyName = Annotated[str, BeforeValidator(_policy_name)]
 Share = Annotated[float, BeforeValidator(_share)]
 Factor = Annotated[float, BeforeValidator(_factor)]
-Slo = Annotated[float, BeforeValidator(_slo)]
+AvailabilityTarget = Annotated[float, BeforeValidator(_slo)]
 
 
 class PlacementSettings(Frozen):
@@ -183,7 +183,7 @@ class QueueSettings(Frozen):
 class AvailabilitySettings(Frozen):
     """Rolling success ratios, reported as nines and error-budget burn against `slo`."""
 
-    slo: Slo = 0.999
+    slo: AvailabilityTarget = 0.999
     windows_s: Annotated[tuple[PositiveFloat, ...], BeforeValidator(_windows)] = (
         300.0,
         3600.0,

@@ -26,8 +26,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from fleetgate.batching import BatchLimits, admit, fits
+from fleetgate.seams import StepTimer
 from fleetgate.sim.loop import PRIORITY_COMPLETION, EventLoop
-from fleetgate.types import StepTimer
 
 IDLE, PREFILL, DECODE = 0, 1, 2
 SLOPE_PROBE_TOKENS = 100_000

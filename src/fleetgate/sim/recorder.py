@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from fleetgate.sim.fault_schedule import FaultChange
 from fleetgate.sim.loop import PRIORITY_SCRAPE, EventLoop
 from fleetgate.sim.metrics import Outcomes
-from fleetgate.sim.requests import Attempt, ClientRequest
+from fleetgate.sim.requests import ClientRequest, SimulatedAttempt
 from fleetgate.sim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class Recorder:
     # ------------------------------------------------------------------ outcomes
 
     def completed(
-        self, request: ClientRequest, attempt: Attempt, at: float, tpot: float | None
+        self, request: ClientRequest, attempt: SimulatedAttempt, at: float, tpot: float | None
     ) -> None:
         """A request was answered in full."""
         first_token_at = attempt.first_token_at

@@ -40,7 +40,7 @@ class ClientRequest:
         self.client_tries = 0
 
 
-class Attempt:
+class SimulatedAttempt:
     """One try of a request on one backend: when it was sent, its network leg, its engine."""
 
     __slots__ = (

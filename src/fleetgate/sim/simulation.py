@@ -24,16 +24,16 @@ from fleetgate.limits.stores.memory import MemoryStore
 from fleetgate.routing.fleet import Fleet
 from fleetgate.routing.placement import place
 from fleetgate.routing.router import Router
+from fleetgate.seams import Usage
 from fleetgate.sim.batch_replica import Job
 from fleetgate.sim.fault_schedule import FaultChange, build_schedule
 from fleetgate.sim.fleet_model import SimFleet, with_sim_backends
 from fleetgate.sim.group import ReplicaGroup
 from fleetgate.sim.loop import PRIORITY_ARRIVAL, PRIORITY_FAULT, PRIORITY_SCRAPE, EventLoop
 from fleetgate.sim.recorder import Recorder
-from fleetgate.sim.requests import Attempt, ClientRequest
+from fleetgate.sim.requests import ClientRequest, SimulatedAttempt
 from fleetgate.sim.scenario import LoadedScenario
 from fleetgate.sim.sources import Sources
-from fleetgate.types import Usage
 
 Progress = Callable[[float, float, int, int], None]
 """Called as (share done, simulated seconds done, events so far, requests so far)."""
@@ -166,7 +166,7 @@ class Simulation:
         self.fleet.begin(backend_id, request.tokens, now)
         engines = self.engines
         one_way = engines.one_way_s(backend.site_id)
-        attempt = Attempt(request, backend_id, engines.groups[backend_id], now, one_way)
+        attempt = SimulatedAttempt(request, backend_id, engines.groups[backend_id], now, one_way)
         self.loop.schedule(now + one_way, PRIORITY_ARRIVAL, self._reach_backend, attempt)
 
     def _unroutable(self, request: ClientRequest, exc: Overloaded | NoAllowedPool) -> None:
@@ -204,7 +204,7 @@ class Simulation:
         self.recorder.invalid(request)
         self.sources.call_done(request, self.loop.now)
 
-    def _reach_backend(self, attempt: Attempt) -> None:
+    def _reach_backend(self, attempt: SimulatedAttempt) -> None:
         now = self.loop.now
         group = attempt.group
         errors = group.error_rate
@@ -238,13 +238,13 @@ class Simulation:
 
     def on_first_token(self, job: Job, at: float) -> None:
         """An engine produced a request's first token."""
-        attempt: Attempt = job.owner
+        attempt: SimulatedAttempt = job.owner
         attempt.first_token_at = at
         self.fleet.first_token(attempt.backend_id, at + attempt.one_way - attempt.sent_at, at)
 
     def on_finish(self, job: Job, at: float) -> None:
         """An engine finished a request."""
-        attempt: Attempt = job.owner
+        attempt: SimulatedAttempt = job.owner
         attempt.group.touched(attempt.replica)
         request = attempt.request
         call = request.call
@@ -267,11 +267,11 @@ class Simulation:
 
     def on_fail(self, job: Job, at: float, produced: int) -> None:
         """An engine crashed (or its site went down) with this request on it."""
-        attempt: Attempt = job.owner
+        attempt: SimulatedAttempt = job.owner
         attempt.group.touched(attempt.replica)
         self._attempt_failed((attempt, produced))
 
-    def _attempt_failed(self, failure: tuple[Attempt, int]) -> None:
+    def _attempt_failed(self, failure: tuple[SimulatedAttempt, int]) -> None:
         attempt, produced = failure
         now = self.loop.now
         request = attempt.request

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from fleetgate.errors import ApiError
+from fleetgate.seams import Usage
 from fleetgate.translate.response import usage_from_anthropic, usage_from_openai
 from fleetgate.translate.sse import OPENAI_DONE, OPENAI_DONE_DATA, SSEDecoder, encode_sse
 from fleetgate.translate.stream import (
@@ -21,7 +22,6 @@ from fleetgate.translate.stream import (
     openai_error_chunk,
     stream_error,
 )
-from fleetgate.types import Usage
 
 OPENAI_DONE_MARK = OPENAI_DONE_DATA.encode()
 

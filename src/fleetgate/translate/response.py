@@ -5,7 +5,7 @@
   becomes text with stop reason `refusal`).
 - `anthropic_response_to_openai`: a Messages `message` -> a `chat.completion` (text blocks joined,
   `tool_use` -> `tool_calls`, thinking and server-tool blocks dropped).
-- `usage_from_openai` / `usage_from_anthropic`: an upstream usage object -> `fleetgate.types.Usage`
+- `usage_from_openai` / `usage_from_anthropic`: an upstream usage object -> `fleetgate.seams.Usage`
   (OpenAI's `prompt_tokens` include cached tokens; Anthropic's `input_tokens` do not).
 
 Malformed upstream answers raise `UpstreamError` naming the offending field.
@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fleetgate.errors import UpstreamError
+from fleetgate.seams import Usage
 from fleetgate.translate.common import (
     JsonObject,
     anthropic_stop_reason,
@@ -29,7 +30,6 @@ from fleetgate.translate.common import (
     safe_tool_id,
     str_at,
 )
-from fleetgate.types import Usage
 
 
 def usage_from_openai(usage: Mapping[str, Any] | None) -> Usage:

@@ -13,8 +13,8 @@ from typing import Any, Protocol
 import orjson
 
 from fleetgate.errors import ApiError, Overloaded, UpstreamError, spec_for
+from fleetgate.seams import Usage
 from fleetgate.translate.sse import anthropic_event_bytes, openai_chunk_bytes
-from fleetgate.types import Usage
 
 
 class StreamConverter(Protocol):

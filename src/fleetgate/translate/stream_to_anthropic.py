@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetgate.errors import ApiError, UpstreamError
+from fleetgate.seams import Usage
 from fleetgate.tokens import count_tokens
 from fleetgate.translate.common import (
     JsonObject,
@@ -40,7 +41,6 @@ from fleetgate.translate.common import (
 from fleetgate.translate.response import anthropic_usage, usage_from_openai
 from fleetgate.translate.sse import OPENAI_DONE_DATA, SSEDecoder, anthropic_event_bytes
 from fleetgate.translate.stream import anthropic_error_event, load_event, stream_error
-from fleetgate.types import Usage
 
 
 @dataclass(slots=True)

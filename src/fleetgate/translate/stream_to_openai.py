@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from fleetgate.errors import ApiError, UpstreamError
+from fleetgate.seams import Usage
 from fleetgate.translate.common import (
     JsonObject,
     count_at,
@@ -31,7 +32,6 @@ from fleetgate.translate.common import (
 from fleetgate.translate.response import openai_usage
 from fleetgate.translate.sse import OPENAI_DONE, SSEDecoder, openai_chunk_bytes
 from fleetgate.translate.stream import load_event, openai_error_chunk, stream_error
-from fleetgate.types import Usage
 
 _USAGE_FIELDS = (
     "input_tokens",

@@ -19,6 +19,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
+from fleetgate.seams import Usage
 from fleetgate.translate.ids import completion_id, message_id
 from fleetgate.translate.passthrough import AnthropicPassthrough, OpenAIPassthrough
 from fleetgate.translate.request_to_anthropic import openai_to_anthropic_request
@@ -32,7 +33,6 @@ from fleetgate.translate.response import (
 from fleetgate.translate.stream import StreamConverter
 from fleetgate.translate.stream_to_anthropic import OpenAIToAnthropic
 from fleetgate.translate.stream_to_openai import AnthropicToOpenAI
-from fleetgate.types import Usage
 
 Api = Literal["anthropic", "openai"]
 """The two APIs fleetgate speaks: at its front door and to its backends."""

@@ -25,7 +25,7 @@ from fleetgate.limits.config import Account, LimitsSettings
 from fleetgate.limits.limiter import Admission, Limiter, Refusal, ToSettle
 from fleetgate.limits.rulebook import AdmissionRequest
 from fleetgate.limits.stores.seam import LimitStore, StoreClock, store_from_uri
-from fleetgate.types import Clock, Usage
+from fleetgate.seams import Clock, Usage
 
 STORE_ERRORS = (StoreUnavailable, OSError, TimeoutError)
 LOG = logging.getLogger("fleetgate.limits")

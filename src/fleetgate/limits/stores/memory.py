@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from fleetgate.limits import core
 from fleetgate.limits.rules import Charge, Costs, Decision, KeyState, Rule, RuleStatus, Settlement
-from fleetgate.types import Clock, WallClock
+from fleetgate.seams import Clock, WallClock
 
 
 class MemoryStore:

@@ -50,7 +50,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from fleetgate.errors import ConfigurationError, StoreUnavailable
 from fleetgate.limits.rules import Charge, Costs, Decision, Rule, RuleStatus, Settlement
 from fleetgate.limits.stores import codec
-from fleetgate.types import Clock
+from fleetgate.seams import Clock
 
 SCRIPT = resources.files("fleetgate.limits.stores").joinpath("lua/limits.lua").read_text("utf-8")
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from fleetgate.errors import ConfigurationError
 from fleetgate.limits.rules import Charge, Costs, Decision, Rule, RuleStatus, Settlement
-from fleetgate.types import Clock
+from fleetgate.seams import Clock
 
 REDIS_SCHEMES = ("redis", "rediss", "redis+cluster")
 
