@@ -21,8 +21,23 @@ CORE = ("limits", "routing", "perfmodel", "workload", "batching", "translate")
 # Within the core, storage modules do I/O: they may import their database client and asyncio.
 STORAGE = ("limits/stores",)
 SHELL_LIBRARIES = frozenset(
-    ("typer", "rich", "click", "starlette", "uvicorn", "httpx", "httpx2", "httptools")
-    + ("prometheus_client", "asyncio", "socket", "ray", "matplotlib", "anthropic", "openai")
+    {
+        "typer",
+        "rich",
+        "click",
+        "starlette",
+        "uvicorn",
+        "httpx",
+        "httpx2",
+        "httptools",
+        "anthropic",
+        "openai",
+        "prometheus_client",
+        "asyncio",
+        "socket",
+        "ray",
+        "matplotlib",
+    }
 )
 DATABASE_CLIENTS = frozenset({"redis", "psycopg", "sqlite3"})
 STORAGE_MAY_IMPORT = DATABASE_CLIENTS | {"asyncio"}
