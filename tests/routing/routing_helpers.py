@@ -62,3 +62,29 @@ def request(tenant: str | None = "t1", *, model: str = "m", **extra: Any) -> Rou
         **extra,
     }
     return RouteRequest(**fields)
+
+
+def two_site_fleet(**sections: object) -> Fleet:
+    """A ground site (two pools, three backends) and an orbital site dedicated to tenant t1."""
+    settings = make_settings(
+        [
+            site(
+                "ground",
+                [pool("p1", backends=2, gpus=16, tp=8), pool("p2", gpus=64)],
+                jurisdiction="us",
+                network_rtt_ms=2,
+            ),
+            site(
+                "orbit",
+                [pool("p3", dedicated_to=["t1"])],
+                kind="orbital",
+                provider="orbital-co",
+                owner="spacex",
+                location="leo-xx",
+                network_rtt_ms=40,
+            ),
+        ],
+        tenants=[{"id": "t1"}],
+        **sections,
+    )
+    return Fleet.from_settings(settings)

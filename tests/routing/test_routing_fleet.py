@@ -5,44 +5,18 @@ from __future__ import annotations
 import random
 
 import pytest
-from routing_helpers import make_settings, pool, site
+from routing_helpers import two_site_fleet
 
 from fleetgate.errors import NotFound
-from fleetgate.routing.fleet import Fleet
 from fleetgate.routing.snapshot import fleet_snapshot
 
 RNG = random.Random(3)
 
 
-def _fleet(**sections: object) -> Fleet:
-    settings = make_settings(
-        [
-            site(
-                "ground",
-                [pool("p1", backends=2, gpus=16, tp=8), pool("p2", gpus=64)],
-                jurisdiction="us",
-                network_rtt_ms=2,
-            ),
-            site(
-                "orbit",
-                [pool("p3", dedicated_to=["t1"])],
-                kind="orbital",
-                provider="orbital-co",
-                owner="spacex",
-                location="leo-xx",
-                network_rtt_ms=40,
-            ),
-        ],
-        tenants=[{"id": "t1"}],
-        **sections,
-    )
-    return Fleet.from_settings(settings)
-
-
 def test_snapshot_is_json_ready() -> None:
     import json
 
-    fleet = _fleet()
+    fleet = two_site_fleet()
     fleet.begin("p1#0", 5, 0.0)
     fleet.finish("p1#0", ok=True, tokens=5, now=0.5, rng=RNG)
     snap = fleet_snapshot(fleet, 1.0)
@@ -53,7 +27,7 @@ def test_snapshot_is_json_ready() -> None:
 
 
 def test_bookkeeping_of_an_unknown_backend_is_not_found() -> None:
-    fleet = _fleet()
+    fleet = two_site_fleet()
     with pytest.raises(NotFound, match="no backend 'x'"):
         fleet.begin("x", 1, 0.0)
     with pytest.raises(NotFound, match="no backend 'x'"):

@@ -6,44 +6,18 @@ from __future__ import annotations
 import random
 
 import pytest
-from routing_helpers import make_settings, pool, site
+from routing_helpers import two_site_fleet
 
 from fleetgate.errors import NotFound
 from fleetgate.routing.config import OutlierSettings
-from fleetgate.routing.fleet import Fleet
 from fleetgate.routing.health import find_outliers
 from fleetgate.routing.snapshot import fleet_snapshot
 
 RNG = random.Random(3)
 
 
-def _fleet(**sections: object) -> Fleet:
-    settings = make_settings(
-        [
-            site(
-                "ground",
-                [pool("p1", backends=2, gpus=16, tp=8), pool("p2", gpus=64)],
-                jurisdiction="us",
-                network_rtt_ms=2,
-            ),
-            site(
-                "orbit",
-                [pool("p3", dedicated_to=["t1"])],
-                kind="orbital",
-                provider="orbital-co",
-                owner="spacex",
-                location="leo-xx",
-                network_rtt_ms=40,
-            ),
-        ],
-        tenants=[{"id": "t1"}],
-        **sections,
-    )
-    return Fleet.from_settings(settings)
-
-
 def test_drain_and_undrain_by_scope_let_in_flight_finish() -> None:
-    fleet = _fleet()
+    fleet = two_site_fleet()
     fleet.begin("p1#0", 10, 0.0)
     assert fleet.health.drain("site", "ground", 0.0) == ["p1#0", "p1#1", "p2#0"]
     assert not fleet.health.routable[fleet.index.positions["p1#0"]]
@@ -61,7 +35,7 @@ def test_drain_and_undrain_by_scope_let_in_flight_finish() -> None:
 
 
 def test_probe_thresholds_avoid_flapping() -> None:
-    fleet = _fleet(routing={"probes": {"unhealthy_after": 2, "healthy_after": 2}})
+    fleet = two_site_fleet(routing={"probes": {"unhealthy_after": 2, "healthy_after": 2}})
     i = fleet.index.positions["p2#0"]
     fleet.health.probe_result("p2#0", False, 0.0)
     assert fleet.health.routable[i]
@@ -74,7 +48,9 @@ def test_probe_thresholds_avoid_flapping() -> None:
 
 
 def test_breaker_feeds_routable_and_refresh_half_opens() -> None:
-    fleet = _fleet(routing={"breaker": {"consecutive_failures": 2, "open_s": 10, "jitter": 0}})
+    fleet = two_site_fleet(
+        routing={"breaker": {"consecutive_failures": 2, "open_s": 10, "jitter": 0}}
+    )
     i = fleet.index.positions["p1#1"]
     for _ in range(2):
         fleet.begin("p1#1", 1, 0.0)
@@ -91,7 +67,7 @@ def test_breaker_feeds_routable_and_refresh_half_opens() -> None:
 
 
 def test_abandoned_request_does_not_judge_backend() -> None:
-    fleet = _fleet(routing={"breaker": {"consecutive_failures": 1}})
+    fleet = two_site_fleet(routing={"breaker": {"consecutive_failures": 1}})
     fleet.begin("p2#0", 1, 0.0)
     fleet.finish("p2#0", ok=False, tokens=1, now=0.0, rng=RNG, record_outcome=False)
     assert fleet.health.breakers[fleet.index.positions["p2#0"]].state == "closed"
@@ -99,7 +75,7 @@ def test_abandoned_request_does_not_judge_backend() -> None:
 
 
 def test_detect_outliers_trips_the_laggard() -> None:
-    fleet = _fleet(routing={"outliers": {"min_requests": 20, "stdev_factor": 1.0}})
+    fleet = two_site_fleet(routing={"outliers": {"min_requests": 20, "stdev_factor": 1.0}})
     for n in range(40):
         for backend in ("p1#0", "p1#1", "p2#0", "p3#0"):
             ok = backend != "p1#1" or n % 2 == 0

@@ -4,40 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from routing_helpers import make_settings, pool, site
+from routing_helpers import make_settings, pool, site, two_site_fleet
 
 from fleetgate.errors import ConfigurationError, NotFound
 from fleetgate.routing.fleet import Fleet
 from fleetgate.routing.index import FleetIndex
 
 
-def _fleet(**sections: object) -> Fleet:
-    settings = make_settings(
-        [
-            site(
-                "ground",
-                [pool("p1", backends=2, gpus=16, tp=8), pool("p2", gpus=64)],
-                jurisdiction="us",
-                network_rtt_ms=2,
-            ),
-            site(
-                "orbit",
-                [pool("p3", dedicated_to=["t1"])],
-                kind="orbital",
-                provider="orbital-co",
-                owner="spacex",
-                location="leo-xx",
-                network_rtt_ms=40,
-            ),
-        ],
-        tenants=[{"id": "t1"}],
-        **sections,
-    )
-    return Fleet.from_settings(settings)
-
-
 def test_backends_from_settings() -> None:
-    fleet = _fleet()
+    fleet = two_site_fleet()
     ids = [b.id for b in fleet.index.backends]
     assert ids == ["p1#0", "p1#1", "p2#0", "p3#0"]
     p1 = fleet.index.backend("p1#1")
@@ -65,7 +40,7 @@ def test_duplicate_backend_ids_name_the_key_path() -> None:
 
 
 def test_direct_construction_refuses_duplicate_ids() -> None:
-    backend = _fleet().index.backends[0]
+    backend = two_site_fleet().index.backends[0]
     with pytest.raises(ConfigurationError, match="unique"):
         FleetIndex([backend, backend])
 
@@ -78,7 +53,7 @@ def test_given_capacity_weight_wins() -> None:
 
 
 def test_indices_of_plain_sequence_matches_candidates() -> None:
-    fleet = _fleet()
+    fleet = two_site_fleet()
     cands = fleet.index.backends_for_model("m")
     assert np.array_equal(fleet.index.indices_of(list(cands)), cands.indices)
     assert [b.id for b in cands[1:3]] == ["p1#1", "p2#0"]

@@ -6,40 +6,13 @@ import math
 import random
 
 import pytest
-from routing_helpers import make_settings, pool, site
-
-from fleetgate.routing.fleet import Fleet
+from routing_helpers import two_site_fleet
 
 RNG = random.Random(3)
 
 
-def _fleet(**sections: object) -> Fleet:
-    settings = make_settings(
-        [
-            site(
-                "ground",
-                [pool("p1", backends=2, gpus=16, tp=8), pool("p2", gpus=64)],
-                jurisdiction="us",
-                network_rtt_ms=2,
-            ),
-            site(
-                "orbit",
-                [pool("p3", dedicated_to=["t1"])],
-                kind="orbital",
-                provider="orbital-co",
-                owner="spacex",
-                location="leo-xx",
-                network_rtt_ms=40,
-            ),
-        ],
-        tenants=[{"id": "t1"}],
-        **sections,
-    )
-    return Fleet.from_settings(settings)
-
-
 def test_begin_finish_accounting_never_goes_negative() -> None:
-    fleet = _fleet()
+    fleet = two_site_fleet()
     fleet.begin("p1#0", 300, 0.0)
     fleet.begin("p1#0", 200, 0.0)
     i = fleet.index.positions["p1#0"]
@@ -53,14 +26,14 @@ def test_begin_finish_accounting_never_goes_negative() -> None:
 
 
 def test_outstanding_tokens_self_heal_when_idle() -> None:
-    fleet = _fleet()
+    fleet = two_site_fleet()
     fleet.begin("p2#0", 1000, 0.0)
     fleet.finish("p2#0", ok=True, tokens=0, now=1.0, rng=RNG)  # a caller that forgot the count
     assert fleet.load.outstanding_tokens[fleet.index.positions["p2#0"]] == 0
 
 
 def test_ewma_latency_and_staleness() -> None:
-    fleet = _fleet(routing={"ewma_alpha": 0.5, "latency_stale_after_s": 60})
+    fleet = two_site_fleet(routing={"ewma_alpha": 0.5, "latency_stale_after_s": 60})
     i = fleet.index.positions["p1#0"]
     fleet.first_token("p1#0", 1.0, 0.0)
     fleet.first_token("p1#0", 3.0, 1.0)
@@ -76,7 +49,7 @@ def test_ewma_latency_and_staleness() -> None:
 
 
 def test_latency_estimates_fill_unknown_with_peer_median() -> None:
-    fleet = _fleet(routing={"latency_prior_ttft_s": 0.7, "latency_stale_after_s": 60})
+    fleet = two_site_fleet(routing={"latency_prior_ttft_s": 0.7, "latency_stale_after_s": 60})
     idx = fleet.index.backends_for_model("m").indices
     ttft, itl = fleet.load.latency_estimates(idx, 0.0)
     assert list(ttft) == [0.7] * 4 and itl[0] == pytest.approx(0.03)
@@ -89,7 +62,9 @@ def test_latency_estimates_fill_unknown_with_peer_median() -> None:
 
 
 def test_metrics_staleness_is_unknown_not_idle_nor_saturated() -> None:
-    fleet = _fleet(routing={"probes": {"stale_after_s": 5}, "saturation": {"max_waiting": 4}})
+    fleet = two_site_fleet(
+        routing={"probes": {"stale_after_s": 5}, "saturation": {"max_waiting": 4}}
+    )
     idx = fleet.index.backends_for_model("m").indices
     fleet.load.record_metrics("p1#0", waiting=10, running=3, kv_usage=0.5, now=0.0)
     fleet.load.record_metrics("p1#1", waiting=0, running=3, kv_usage=1.7, now=0.0)
@@ -101,7 +76,9 @@ def test_metrics_staleness_is_unknown_not_idle_nor_saturated() -> None:
 
 
 def test_priority_share_and_in_flight_cap() -> None:
-    fleet = _fleet(routing={"saturation": {"max_waiting": 10, "max_in_flight_per_replica": 2}})
+    fleet = two_site_fleet(
+        routing={"saturation": {"max_waiting": 10, "max_in_flight_per_replica": 2}}
+    )
     idx = fleet.index.backends_for_model("m").indices
     fleet.load.record_metrics("p2#0", waiting=8, running=0, kv_usage=0.1, now=0.0)
     assert not fleet.load.saturated(idx, 0.0)[2]
@@ -115,7 +92,7 @@ def test_priority_share_and_in_flight_cap() -> None:
 def test_version_counts_in_flight_cap_crossings_only() -> None:
     """With a per-replica cap, saturation depends on in-flight counts: `version` moves exactly
     when a backend reaches or leaves its cap at a watched share (0.8 and 1.0 here)."""
-    fleet = _fleet(routing={"saturation": {"max_in_flight_per_replica": 5}})
+    fleet = two_site_fleet(routing={"saturation": {"max_in_flight_per_replica": 5}})
     i = fleet.index.positions["p1#0"]  # one replica: caps 4 (share 0.8) and 5
     versions = []
     for _ in range(6):
@@ -125,13 +102,15 @@ def test_version_counts_in_flight_cap_crossings_only() -> None:
     for _ in range(6):
         fleet.finish("p1#0", ok=True, tokens=1, now=0.0, rng=RNG)
     assert fleet.load.version == 4 and fleet.load.in_flight[i] == 0
-    uncapped = _fleet()
+    uncapped = two_site_fleet()
     uncapped.begin("p1#0", 1, 0.0)
     assert uncapped.load.version == 0
 
 
 def test_version_ignores_metrics_that_change_no_mask() -> None:
-    fleet = _fleet(routing={"probes": {"stale_after_s": 5}, "saturation": {"max_waiting": 10}})
+    fleet = two_site_fleet(
+        routing={"probes": {"stale_after_s": 5}, "saturation": {"max_waiting": 10}}
+    )
     fleet.load.record_metrics("p1#0", waiting=1, running=0, kv_usage=0.1, now=0.0)
     first = fleet.load.version  # the first scrape turns the backend fresh: a change
     fleet.load.record_metrics("p1#0", waiting=2, running=0, kv_usage=0.1, now=1.0)
