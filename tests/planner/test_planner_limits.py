@@ -54,12 +54,26 @@ def test_hourly_demand_by_hand() -> None:
 
 
 def test_peak_metering_burns_the_budget_faster() -> None:
-    metered = _flat(peak_metering={"enabled": True, "hours_utc": [0, 24], "multiplier": 2})
+    metered = _flat(
+        peak_metering={"enabled": True, "hours_utc": [0, 24], "multiplier": 2, "plans": ["pro"]}
+    )
     assert hourly_demand(metered, 50_000) == pytest.approx(hourly_demand(_flat(), 25_000))
-    partly = _flat(peak_metering={"enabled": True, "hours_utc": [13, 19], "multiplier": 2})
+    partly = _flat(
+        peak_metering={"enabled": True, "hours_utc": [13, 19], "multiplier": 2, "plans": ["pro"]}
+    )
     rates = hourly_demand(partly, 50_000)
     assert rates[13] == pytest.approx(hourly_demand(_flat(), 25_000)[13])
     assert rates[12] == pytest.approx(hourly_demand(_flat(), 50_000)[12])
+
+
+def test_peak_metering_applies_by_default_to_the_plans_the_catalog_meters() -> None:
+    free = {**ONE_PLAN[0], "id": "free", "subscribers": 1_000}
+    metering = {"enabled": True, "hours_utc": [0, 24], "multiplier": 2}
+    both = _flat(plans=[*ONE_PLAN, free], peak_metering=metering)
+    assert both.peak_metering.plans == ("free",)  # v2026 meters free, not pro
+    assert hourly_demand(_flat(peak_metering=metering), 50_000) == pytest.approx(
+        hourly_demand(_flat(), 50_000)
+    )
 
 
 def test_refused_share_by_hand() -> None:

@@ -72,13 +72,13 @@ class PeakMetering(Frozen):
     """Peak-hour metering: sessions consume their 5-hour budget `multiplier` times faster."""
 
     enabled: bool = False
-    hours_utc: tuple[WholeHour, WholeHour] = (
-        13,
-        19,
-    )  # weekdays 05:00-11:00 PT (rate-limit-semantics 2.3)
-    multiplier: PositiveFloat = 2.0  # not public; third parties guess 2-3x
+    hours_utc: tuple[WholeHour, WholeHour] = (13, 19)
+    """Weekdays 05:00-11:00 Pacific time, in UTC."""
+    multiplier: PositiveFloat = 2.0
+    """Not published; third parties guess 2-3x."""
     plans: tuple[Name, ...] = ()
-    """Plans it applies to; empty means every plan."""
+    """Plans it applies to; left empty, the plans the limits catalog meters at peak hours (the
+    gateway's `peak_metering` flag per plan; under profile v2026: free, team and enterprise)."""
 
 
 class Offer(Frozen):
@@ -240,6 +240,14 @@ def demand_from_mapping(
                 update={"offered_otpm": offered, "otpm_multiplier": tier.otpm_multiplier or offered}
             )
         )
+    metering = demand.peak_metering
+    if not metering.plans:
+        metered = [
+            p.id
+            for p in demand.plans
+            if p.id in catalog.plans and catalog.plans[p.id].peak_metering
+        ]
+        metering = metering.model_copy(update={"plans": tuple(metered)})
     for index, plan_id in enumerate(demand.peak_metering.plans):
         if plan_id not in {plan.id for plan in demand.plans}:
             problems.append(f"peak_metering.plans[{index}]: unknown plan {plan_id!r}")
@@ -248,7 +256,9 @@ def demand_from_mapping(
         problems.append("peak_metering.hours_utc: start and end must differ")
     if problems:
         raise ConfigurationError(format_problems(source, problems, what="input"))
-    return demand.model_copy(update={"plans": tuple(plans), "tiers": tuple(tiers)})
+    return demand.model_copy(
+        update={"plans": tuple(plans), "tiers": tuple(tiers), "peak_metering": metering}
+    )
 
 
 def _resolve_plan(plan: PlanDemand, multiplier: float, weekly: float | None) -> PlanDemand:

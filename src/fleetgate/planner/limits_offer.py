@@ -102,7 +102,7 @@ class ApiOffer:
 
 def _metered(demand: DemandFile, plan: PlanDemand, hour: int) -> float:
     metering = demand.peak_metering
-    applies = not metering.plans or plan.id in metering.plans
+    applies = plan.id in metering.plans  # resolved from the catalog when the file names none
     start, end = metering.hours_utc
     if metering.enabled and applies and in_hours(hour, start, end):
         return metering.multiplier
