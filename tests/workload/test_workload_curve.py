@@ -6,7 +6,7 @@ import math
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from fleetgate.configfile import validate
@@ -95,11 +95,12 @@ def test_cosine_shares_sum_to_one_peak_at_the_peak_hour_and_keep_the_ratio(
 def test_a_fractional_peak_hour_keeps_the_busiest_hour_next_to_it(
     peak: float, ratio: float
 ) -> None:
+    assume(ratio > 1.0 + 1e-9)  # a flat day has no busiest hour (float noise picks any)
     shares = _curve(peak_hour_utc=peak, peak_to_trough=ratio).shares
     assert math.fsum(shares) == pytest.approx(1.0, abs=1e-12)
     busiest = max(range(HOURS), key=shares.__getitem__)
     distance = min(abs(busiest - peak), HOURS - abs(busiest - peak))
-    assert distance <= 0.5 + 1e-9 or ratio == 1.0
+    assert distance <= 0.5 + 1e-9
 
 
 @given(weights=st.lists(st.floats(min_value=1e-3, max_value=1e3), min_size=24, max_size=24))
