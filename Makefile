@@ -11,18 +11,19 @@ PYTHON  ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 TOOLS   := .tools
-UV      := $(or $(shell command -v uv 2>/dev/null),$(TOOLS)/bin/uv)
-LOCKS   := python3 tools/locks.py
+SYSTEM_UV := $(shell command -v uv 2>/dev/null)
+UV      := $(or $(SYSTEM_UV),$(TOOLS)/bin/uv)
+LOCKS   = $(PYTHON) tools/locks.py
 PYTEST_ARGS ?=
 # which lock the venv holds, stamped by the lock file's checksum
 RUNTIME_STAMP := $(VENV)/.synced-runtime-$(shell cksum requirements/runtime.lock | cut -d' ' -f1)
 DEV_STAMP     := $(VENV)/.synced-dev-$(shell cksum requirements/dev.lock | cut -d' ' -f1)
 
-.PHONY: demo test test-latest lock lock-check check bench install dev redis-server clean
+.PHONY: demo test test-latest lock lock-check uv check bench install dev redis-server clean
 
 lock-check:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "fleetgate needs Python 3.11+")'
-	@$(PYTHON) tools/locks.py check
+	@$(LOCKS) check
 
 $(TOOLS)/bin/uv: requirements/bootstrap.lock
 	@echo "installing uv into $(TOOLS)/ (none on PATH)"
@@ -30,7 +31,7 @@ $(TOOLS)/bin/uv: requirements/bootstrap.lock
 	@$(TOOLS)/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements/bootstrap.lock
 	@touch $@
 
-uv: $(if $(shell command -v uv 2>/dev/null),,$(TOOLS)/bin/uv)
+uv: $(if $(SYSTEM_UV),,$(TOOLS)/bin/uv)
 
 $(BIN)/python:
 	$(PYTHON) -m venv --without-pip $(VENV)

@@ -32,6 +32,7 @@ import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 STAMP_PREFIX = "# fleetgate-lock-stamp: "
@@ -62,7 +63,7 @@ class Lock:
         return root / "requirements" / f"{self.name}.lock"
 
 
-def project_tables(root: Path = ROOT) -> dict[str, object]:
+def project_tables(root: Path = ROOT) -> dict[str, Any]:
     """The parts of ``pyproject.toml`` a lock depends on."""
     data = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))
     project = data.get("project", {})
@@ -74,17 +75,20 @@ def project_tables(root: Path = ROOT) -> dict[str, object]:
     }
 
 
-def locks(tables: dict[str, object]) -> tuple[Lock, ...]:
+def locks(tables: dict[str, Any]) -> tuple[Lock, ...]:
     """The runtime lock (what ``make demo`` needs) and the dev lock (runtime + every extra)."""
-    extras = tables["optional-dependencies"]
-    assert isinstance(extras, dict)
     return (
         Lock("runtime", (), "runtime dependencies and the build backend (make demo)"),
-        Lock("dev", tuple(sorted(extras)), "runtime + every optional extra (make test)"),
+        Lock("dev", extras(tables), "runtime + every optional extra (make test)"),
     )
 
 
-def stamp(tables: dict[str, object]) -> str:
+def extras(tables: dict[str, Any]) -> tuple[str, ...]:
+    """Every optional extra of the project, sorted."""
+    return tuple(sorted(tables["optional-dependencies"]))
+
+
+def stamp(tables: dict[str, Any]) -> str:
     """A digest of the dependency tables; any change of a bound, extra or marker changes it."""
     canonical = json.dumps(tables, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -141,7 +145,7 @@ def check(root: Path = ROOT) -> list[str]:
     return found
 
 
-def header(lock: Lock, tables: dict[str, object]) -> str:
+def header(lock: Lock, tables: dict[str, Any]) -> str:
     return (
         f"{STAMP_PREFIX}{stamp(tables)}\n"
         f"# requirements/{lock.name}.lock: {lock.purpose}.\n"
@@ -150,47 +154,42 @@ def header(lock: Lock, tables: dict[str, object]) -> str:
     )
 
 
-def resolve(uv: str, lock: Lock, tables: dict[str, object], upgrade: bool) -> str:
-    """Run ``uv pip compile`` for one lock and return its body (without uv's own header)."""
-    build = tables["build-requires"]
-    assert isinstance(build, list)
-    with tempfile.TemporaryDirectory() as scratch:
-        build_in = Path(scratch) / "build-requires.in"
-        build_in.write_text("".join(f"{r}\n" for r in build), "utf-8")
-        output = Path(scratch) / "out.lock"
-        command = [uv, "pip", "compile", "pyproject.toml", str(build_in)]
-        command += ["--universal", "--python-version", "3.11", "--generate-hashes"]
-        command += ["--no-header", "--quiet", "--no-emit-index-url", "--no-emit-find-links"]
-        command += [arg for extra in lock.extras for arg in ("--extra", extra)]
-        command += ["--output-file", str(output)]
-        if upgrade:
-            command.append("--upgrade")
-        elif lock.path().exists():
-            # uv keeps the versions already in its output file unless a bound forces a change:
-            # seed it with the committed lock, so re-locking after one edit moves one package
-            output.write_text(lock.path().read_text("utf-8"), "utf-8")
-        subprocess.run(command, cwd=ROOT, check=True)
-        body = output.read_text("utf-8")
-    # uv names the scratch input in "# via" comments; keep only what the reader needs
-    return body.replace(str(build_in), "build-system.requires")
+def compile_lock(uv: str, inputs: list[Path], output: Path, *options: str) -> str:
+    """``uv pip compile`` of `inputs` for every platform and Python 3.11+, hashed; its text.
+
+    uv keeps the versions already in its output file unless a bound forces a change, so seeding
+    `output` with the committed lock makes re-locking after one edit move one package only.
+    """
+    command = [uv, "pip", "compile", *map(str, inputs), "--universal", "--python-version", "3.11"]
+    command += ["--generate-hashes", "--no-header", "--quiet", "--no-emit-index-url"]
+    command += ["--no-emit-find-links", *options, "--output-file", str(output)]
+    subprocess.run(command, cwd=ROOT, check=True)
+    return output.read_text("utf-8")
 
 
 def write_locks(uv: str, upgrade: bool) -> None:
     tables = project_tables()
-    for lock in locks(tables):
-        body = resolve(uv, lock, tables, upgrade)
-        lock.path().write_text(header(lock, tables) + body, "utf-8")
-        print(f"wrote requirements/{lock.name}.lock")
     with tempfile.TemporaryDirectory() as scratch:
-        wanted, output = Path(scratch) / "bootstrap.in", Path(scratch) / "bootstrap.lock"
+        build_in, output = Path(scratch) / "build-requires.in", Path(scratch) / "out.lock"
+        build_in.write_text("".join(f"{r}\n" for r in tables["build-requires"]), "utf-8")
+        for lock in locks(tables):
+            options = [arg for extra in lock.extras for arg in ("--extra", extra)]
+            if upgrade:
+                options.append("--upgrade")
+            elif lock.path().exists():
+                output.write_text(lock.path().read_text("utf-8"), "utf-8")
+            body = compile_lock(uv, [ROOT / "pyproject.toml", build_in], output, *options)
+            # uv names the scratch input in "# via" comments: name what it stands for instead
+            body = body.replace(str(build_in), "build-system.requires")
+            lock.path().write_text(header(lock, tables) + body, "utf-8")
+            output.unlink()
+            print(f"wrote requirements/{lock.name}.lock")
+        wanted = Path(scratch) / "bootstrap.in"
         wanted.write_text(BOOTSTRAP_UV + "\n", "utf-8")
-        command = [uv, "pip", "compile", str(wanted), "--universal", "--python-version", "3.11"]
-        command += ["--generate-hashes", "--no-header", "--no-annotate", "--quiet"]
-        subprocess.run([*command, "--output-file", str(output)], check=True)
-        comment = "# requirements/bootstrap.lock: the uv that make installs into .tools/ when\n"
-        comment += "# none is on PATH. Do not edit: 'make lock' rewrites it (tools/locks.py).\n"
-        path = ROOT / "requirements" / "bootstrap.lock"
-        path.write_text(comment + output.read_text("utf-8"), "utf-8")
+        body = compile_lock(uv, [wanted], output, "--no-annotate")
+    comment = "# requirements/bootstrap.lock: the uv that make installs into .tools/ when\n"
+    comment += "# none is on PATH. Do not edit: 'make lock' rewrites it (tools/locks.py).\n"
+    (ROOT / "requirements" / "bootstrap.lock").write_text(comment + body, "utf-8")
     print("wrote requirements/bootstrap.lock")
 
 
@@ -222,9 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("extras", help="print the optional extras, comma-separated")
     args = parser.parse_args(argv)
     if args.command == "extras":
-        extras = project_tables()["optional-dependencies"]
-        assert isinstance(extras, dict)
-        print(",".join(sorted(extras)))
+        print(",".join(extras(project_tables())))
         return 0
     found: list[str] = []
     if args.command == "lock":
