@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from conftest import free_port
-from fleetgate.engine import EngineOptions, engine_in_thread
+from fleetgate.engine.options import EngineOptions
+from fleetgate.engine.server import engine_in_thread
 from fleetgate.errors import ConfigurationError
 from fleetgate.perfmodel import RooflineStepTimer
 from fleetgate.perfmodel.engine_timer import step_timer_for
