@@ -8,15 +8,11 @@ file and validating it is `fleetgate.configfile`'s.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError
-
-from fleetgate.errors import ConfigurationError
 
 
 def number_in_range(
@@ -139,18 +135,3 @@ def duplicate_ids(what: str, ids: Sequence[str]) -> list[str]:
             problems.append(f"{what}[{index}].id: duplicate id {item!r}")
         seen.add(item)
     return problems
-
-
-def read_utf8_text(path: str | os.PathLike[str]) -> str:
-    """The text of `path`, line endings as in the file; a file that cannot be read or is not
-    UTF-8 raises ConfigurationError naming it (and the line of the first bad byte)."""
-    file = Path(path)
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise ConfigurationError(f"{file}: cannot read ({exc.strerror})") from exc
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigurationError(f"{file}:{line}: not UTF-8 text ({exc.reason})") from None

@@ -1,12 +1,13 @@
 """Reading a config file and validating it as a pydantic model: the one validator.
 
-Owns `read_yaml` (a file's parsed YAML; unreadable, non-UTF-8 or malformed files raise
-`ConfigurationError` naming the file) and `validate` (a parsed mapping, or a part of one under
-`prefix`, validated as a model). Every refusal is one `ConfigurationError` that names the file
-and each bad key path, e.g. ``plans[2].subscribers: expected a positive integer, got -5``; the
-CLI turns it into exit status 2. The fleet file, the planner's demand, orbit and what-if files
-and the simulator's scenario all go through here; the value types and the message formatter
-are in `fleetgate.config_types`.
+Owns `read_utf8_text` (a file's text; unreadable or non-UTF-8 files raise `ConfigurationError`
+naming the file, also for the simulator's trace files), `read_yaml` (a file's parsed YAML, read
+through it) and `validate` (a parsed mapping, or a part of one under `prefix`, validated as a
+model). Every refusal is one `ConfigurationError` that names the file and each bad key path,
+e.g. ``plans[2].subscribers: expected a positive integer, got -5``; the CLI turns it into exit
+status 2. The fleet file, the planner's demand, orbit and what-if files and the simulator's
+scenario all go through here; the value types and the message formatter are in
+`fleetgate.config_types`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,25 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from fleetgate.config_types import format_validation_error, read_utf8_text
+from fleetgate.config_types import format_validation_error
 from fleetgate.errors import ConfigurationError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def read_utf8_text(path: str | os.PathLike[str]) -> str:
+    """The text of `path`, line endings as in the file; a file that cannot be read or is not
+    UTF-8 raises ConfigurationError naming it (and the line of the first bad byte)."""
+    file = Path(path)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"{file}: cannot read ({exc.strerror})") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigurationError(f"{file}:{line}: not UTF-8 text ({exc.reason})") from None
 
 
 def read_yaml(path: str | os.PathLike[str]) -> Any:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal, Protocol
-
-Protocol_ = Literal["openai", "anthropic"]
-"""Wire protocol of a backend or of a front-door endpoint."""
+from typing import Protocol
 
 
 class Clock(Protocol):
@@ -31,7 +28,7 @@ class WallClock:
 
 
 class ManualClock:
-    """A clock that moves only when told to, for tests and the simulator."""
+    """A clock that moves only when told to, for tests (the simulator has its own virtual time)."""
 
     def __init__(self, start: float = 0.0) -> None:
         self._now = start

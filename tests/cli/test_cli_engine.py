@@ -41,6 +41,8 @@ def test_engine_command_builds_options_from_flags(monkeypatch: pytest.MonkeyPatc
             "c",
             "--max-batch",
             "4",
+            "--max-prefill-tokens",
+            "512",
             "--error-rate",
             "0.25",
             "--close-after-tokens",
@@ -54,6 +56,7 @@ def test_engine_command_builds_options_from_flags(monkeypatch: pytest.MonkeyPatc
     assert options.port == 9123
     assert options.models == ("a", "b", "c")
     assert options.max_batch == 4
+    assert options.max_prefill_tokens == 512
     assert options.instant
     assert options.faults.error_rate == 0.25
     assert options.faults.close_after_tokens == 5

@@ -31,6 +31,11 @@ def app() -> typer.Typer:
     return application
 
 
+def plan_args(fleet_file: Path, demand_file: Path, *options: str) -> list[str]:
+    """`plan FLEET --demand DEMAND OPTIONS...` as CLI arguments."""
+    return ["plan", str(fleet_file), "--demand", str(demand_file), *options]
+
+
 @pytest.fixture
 def files(tmp_path: Path) -> tuple[Path, Path]:
     return write_yaml(tmp_path / "fleet.yaml", fleet()), write_yaml(
@@ -42,7 +47,7 @@ def test_tables(app: typer.Typer, files: tuple[Path, Path]) -> None:
     fleet_file, demand_file = files
     result = CliRunner().invoke(
         app,
-        ["plan", str(fleet_file), "--demand", str(demand_file), "--what-if", "no-peak"],
+        plan_args(fleet_file, demand_file, "--what-if", "no-peak"),
         env={"COLUMNS": "200"},
     )
     assert result.exit_code == 0, result.output
@@ -63,11 +68,9 @@ def test_json(app: typer.Typer, files: tuple[Path, Path], tmp_path: Path) -> Non
     orbital = write_yaml(tmp_path / "orbital.yaml", {"sites": [ORBITAL_SITE]})
     result = CliRunner().invoke(
         app,
-        [
-            "plan",
-            str(fleet_file),
-            "--demand",
-            str(demand_file),
+        plan_args(
+            fleet_file,
+            demand_file,
             "--json",
             "--lose-largest-site",
             "--refusal-target",
@@ -76,7 +79,7 @@ def test_json(app: typer.Typer, files: tuple[Path, Path], tmp_path: Path) -> Non
             "60",
             "--what-if",
             f"add-site={orbital}",
-        ],
+        ),
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -93,16 +96,9 @@ def test_html_report(app: typer.Typer, files: tuple[Path, Path], tmp_path: Path)
     out = tmp_path / "report"
     result = CliRunner().invoke(
         app,
-        [
-            "plan",
-            str(fleet_file),
-            "--demand",
-            str(demand_file),
-            "--html",
-            str(out),
-            "--what-if",
-            "multiplier=all:five_hour:2",
-        ],
+        plan_args(
+            fleet_file, demand_file, "--html", str(out), "--what-if", "multiplier=all:five_hour:2"
+        ),
     )
     assert result.exit_code == 0, result.output
     page = (out / "index.html").read_text(encoding="utf-8")
@@ -125,41 +121,37 @@ def test_bad_inputs_exit_2_with_the_key_path(
     negative = fleet()
     negative["sites"][0]["pools"][0]["gpus"] = -4  # type: ignore[index]
     bad_fleet = write_yaml(tmp_path / "negative.yaml", negative)
-    output = _fails(app, ["plan", str(bad_fleet), "--demand", str(demand_file)])
+    output = _fails(app, plan_args(bad_fleet, demand_file))
     assert "sites[0].pools[0].gpus: expected a positive integer, got -4" in output
 
     missing = demand()
     del missing["model_mix"]
     bad_demand = write_yaml(tmp_path / "missing.yaml", missing)
-    output = _fails(app, ["plan", str(fleet_file), "--demand", str(bad_demand)])
+    output = _fails(app, plan_args(fleet_file, bad_demand))
     assert "model_mix: required key is missing" in output
 
     unserved = write_yaml(tmp_path / "unserved.yaml", demand(model_mix={"opus": 1.0}))
-    output = _fails(app, ["plan", str(fleet_file), "--demand", str(unserved)])
+    output = _fails(app, plan_args(fleet_file, unserved))
     assert "model_mix.opus: unknown model" in output
 
-    output = _fails(app, ["plan", str(fleet_file), "--demand", str(demand_file), "--what-if", "x"])
+    output = _fails(app, plan_args(fleet_file, demand_file, "--what-if", "x"))
     assert "--what-if x" in output
-    output = _fails(
-        app, ["plan", str(fleet_file), "--demand", str(demand_file), "--refusal-target", "0.9"]
-    )
+    output = _fails(app, plan_args(fleet_file, demand_file, "--refusal-target", "0.9"))
     assert "--refusal-target" in output
-    output = _fails(app, ["plan", str(tmp_path / "nope.yaml"), "--demand", str(demand_file)])
+    output = _fails(app, plan_args(tmp_path / "nope.yaml", demand_file))
     assert "cannot read" in output
 
 
 def test_the_story_example_files_plan(app: typer.Typer) -> None:
     result = CliRunner().invoke(
         app,
-        [
-            "plan",
-            str(EXAMPLES / "fleet-colossus.yaml"),
-            "--demand",
-            str(EXAMPLES / "demand-colossus.yaml"),
+        plan_args(
+            EXAMPLES / "fleet-colossus.yaml",
+            EXAMPLES / "demand-colossus.yaml",
             "--json",
             "--what-if",
             f"add-site={EXAMPLES / 'fleet-orbital.yaml'}",
-        ],
+        ),
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

@@ -12,7 +12,9 @@ import httpx
 from openai import AsyncOpenAI, OpenAI
 
 from conftest import free_port
-from fleetgate.engine import EngineApp, EngineOptions, engine_in_thread
+from fleetgate.engine.app import EngineApp
+from fleetgate.engine.options import EngineOptions
+from fleetgate.engine.server import engine_in_thread
 from fleetgate.seams import StepTimer
 
 FAST_TIMING: dict[str, Any] = {

@@ -10,7 +10,7 @@ import openai
 import pytest
 from engine_testkit import RunningEngine, running_engine, user
 
-from fleetgate.engine import InjectedFaults
+from fleetgate.engine.options import InjectedFaults
 
 MODEL = "fleetgate-sim"
 NO_FAULTS = InjectedFaults().as_json()

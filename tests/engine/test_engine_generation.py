@@ -9,9 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fleetgate.engine import EngineOptions, count_prompt_tokens, prompt_text
-from fleetgate.engine.chat_request import EngineChatRequest, parse_chat_request
+from fleetgate.engine.chat_request import (
+    EngineChatRequest,
+    count_prompt_tokens,
+    parse_chat_request,
+    prompt_text,
+)
 from fleetgate.engine.generation import plan_output, resolve_max_tokens, tool_arguments
+from fleetgate.engine.options import EngineOptions
 from fleetgate.errors import ApiError, ConfigurationError, InvalidRequest, NotFound
 from fleetgate.tokens import count_tokens, filler
 

@@ -12,7 +12,7 @@ import openai
 import pytest
 from engine_testkit import RunningEngine, running_engine, user
 
-from fleetgate.engine import count_prompt_tokens
+from fleetgate.engine.chat_request import count_prompt_tokens
 from fleetgate.tokens import count_tokens
 
 MODEL = "sim-a"

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from fleetgate.engine import BatchScheduler, InstantTokens, LinearStepTimer
+from fleetgate.engine.scheduler import BatchScheduler, InstantTokens
+from fleetgate.engine.timers import LinearStepTimer
 from fleetgate.errors import InternalError
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fleetgate.perfmodel import HardwareCatalog
+from fleetgate.perfmodel.catalog import HardwareCatalog
 
 ROUND_GPUS = {
     "gpus": {

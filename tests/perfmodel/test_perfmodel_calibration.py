@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from fleetgate.errors import ConfigurationError
-from fleetgate.perfmodel import Efficiency, get_gpu, get_model
 from fleetgate.perfmodel.calibration import (
     Measurement,
     calibrate,
     error_summary,
     parse_measurements,
 )
+from fleetgate.perfmodel.catalog import get_gpu, get_model
+from fleetgate.perfmodel.efficiency import Efficiency
 from fleetgate.perfmodel.replica import operating_point
 
 HEADER = "gpu,model,tensor_parallel,batch,prompt_tokens,output_tokens,ttft_s,tpot_s"

@@ -8,7 +8,7 @@ import pytest
 from perfmodel_helpers import ROUND_GPUS, ROUND_MODELS, round_catalog
 
 from fleetgate.errors import ConfigurationError
-from fleetgate.perfmodel import HardwareCatalog, get_gpu, get_model, gpu_names, model_names
+from fleetgate.perfmodel.catalog import HardwareCatalog, get_gpu, get_model, gpu_names, model_names
 
 
 def test_builtin_catalog_has_the_required_gpus_and_shapes() -> None:

@@ -9,10 +9,11 @@ import httpx
 import pytest
 
 from conftest import free_port
-from fleetgate.engine import EngineOptions, engine_in_thread
+from fleetgate.engine.options import EngineOptions
+from fleetgate.engine.server import engine_in_thread
 from fleetgate.errors import ConfigurationError
-from fleetgate.perfmodel import RooflineStepTimer
 from fleetgate.perfmodel.engine_timer import step_timer_for
+from fleetgate.perfmodel.step_timer import RooflineStepTimer
 
 
 def test_engine_answers_at_the_pace_of_the_performance_model() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fleetgate.errors import ConfigurationError
-from fleetgate.perfmodel import Efficiency
+from fleetgate.perfmodel.efficiency import Efficiency
 from fleetgate.perfmodel.fidelity import (
     FIDELITY_TOLERANCE,
     builtin_fidelity_table,

@@ -9,8 +9,9 @@ import pytest
 from perfmodel_helpers import round_catalog
 
 from fleetgate.errors import ConfigurationError
-from fleetgate.perfmodel import Efficiency, get_gpu, get_model, replica_performance
-from fleetgate.perfmodel.replica import operating_point
+from fleetgate.perfmodel.catalog import get_gpu, get_model
+from fleetgate.perfmodel.efficiency import Efficiency
+from fleetgate.perfmodel.replica import operating_point, replica_performance
 
 IDEAL = Efficiency(1.0, 1.0, 0.0, 0.0, 0.9)
 CATALOG = round_catalog()

@@ -7,16 +7,15 @@ import pytest
 from perfmodel_helpers import round_catalog
 
 from fleetgate.errors import ConfigurationError
-from fleetgate.perfmodel import (
-    Efficiency,
-    RooflineStepTimer,
+from fleetgate.perfmodel.catalog import get_gpu, get_model
+from fleetgate.perfmodel.efficiency import Efficiency
+from fleetgate.perfmodel.roofline import (
     decode_step_seconds,
-    get_gpu,
-    get_model,
     kv_capacity_tokens,
     prefill_seconds,
     replica_kv_bytes_per_token,
 )
+from fleetgate.perfmodel.step_timer import RooflineStepTimer
 from fleetgate.seams import StepTimer
 
 IDEAL = Efficiency(

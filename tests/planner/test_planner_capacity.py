@@ -9,7 +9,9 @@ import pytest
 from planner_fixtures import DEMAND, ORBITAL_SITE, fleet
 
 from fleetgate.errors import ConfigurationError
-from fleetgate.perfmodel import Efficiency, get_gpu, get_model, replica_performance
+from fleetgate.perfmodel.catalog import get_gpu, get_model
+from fleetgate.perfmodel.efficiency import Efficiency
+from fleetgate.perfmodel.replica import replica_performance
 from fleetgate.planner.capacity import fleet_capacity
 from fleetgate.planner.demand import demand_from_mapping
 from fleetgate.planner.orbital import OrbitParameters, design_orbital_site

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fleetgate.perfmodel import get_gpu, get_model, replica_performance
+from fleetgate.perfmodel.catalog import get_gpu, get_model
+from fleetgate.perfmodel.replica import replica_performance
 from fleetgate.settings import load_settings
 from fleetgate.sim.scenario import scenario_from_mapping
 from fleetgate.sim.simulation import Simulation

@@ -35,7 +35,7 @@ from fleetgate.api.app import create_app
 from fleetgate.engine.app import create_engine_app
 from fleetgate.engine.options import EngineOptions
 from fleetgate.gateway.process import Gateway
-from fleetgate.perfmodel import RooflineStepTimer
+from fleetgate.perfmodel.step_timer import RooflineStepTimer
 from fleetgate.settings import settings_from_mapping
 from fleetgate.sim.sweep import run_file
 from fleetgate.tokens import filler

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from fleetgate.batching import DEFAULT_MAX_PREFILL_TOKENS
 from fleetgate.engine.options import DEFAULT_MODEL, EngineOptions, InjectedFaults, parse_model_names
 from fleetgate.engine.server import run_engine
 from fleetgate.errors import ConfigurationError
@@ -37,6 +38,9 @@ def engine_command(
     ] = False,
     max_batch: Annotated[int, typer.Option(help="Most sequences decoded together.")] = 64,
     kv_capacity_tokens: Annotated[int, typer.Option(help="KV-cache capacity in tokens.")] = 200_000,
+    max_prefill_tokens: Annotated[
+        int, typer.Option(help="Prompt tokens one prefill step may take (vLLM's batch budget).")
+    ] = DEFAULT_MAX_PREFILL_TOKENS,
     prefill_tokens_per_s: Annotated[float, typer.Option(help="Prefill speed.")] = 20_000.0,
     decode_step_ms: Annotated[float, typer.Option(help="Base time of a decode step.")] = 15.0,
     decode_step_ms_per_seq: Annotated[

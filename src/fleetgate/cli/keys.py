@@ -43,7 +43,8 @@ def keys_create(
         if settings.tenant(tenant) is None:
             known = ", ".join(t.id for t in settings.tenants) or "none"
             raise ConfigurationError(f"tenant {tenant!r} is not in {config} (known: {known})")
-    store = _store(config, state)
+        state = settings.server.state_path
+    store = KeyStore(state)
     key = store.create(tenant, name)
     store.close()
     typer.echo(key)

@@ -13,15 +13,11 @@ import math
 from dataclasses import dataclass
 
 from fleetgate.errors import ConfigurationError
-from fleetgate.perfmodel import (
-    Efficiency,
-    GpuSpec,
-    ModelShape,
-    ReplicaPerformance,
-    get_gpu,
-    get_model,
-    replica_performance,
-)
+from fleetgate.perfmodel.catalog import get_gpu, get_model
+from fleetgate.perfmodel.efficiency import Efficiency
+from fleetgate.perfmodel.gpus import GpuSpec
+from fleetgate.perfmodel.models import ModelShape
+from fleetgate.perfmodel.replica import ReplicaPerformance, replica_performance
 from fleetgate.planner.demand import DemandFile
 from fleetgate.planner.orbital import OrbitalDesign, design_orbital_site, orbit_parameters
 from fleetgate.settings import PoolSettings, Settings, SiteSettings

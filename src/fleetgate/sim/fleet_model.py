@@ -13,7 +13,8 @@ import random
 from dataclasses import dataclass
 
 from fleetgate.errors import ConfigurationError
-from fleetgate.perfmodel import RooflineStepTimer, get_gpu
+from fleetgate.perfmodel.catalog import get_gpu
+from fleetgate.perfmodel.step_timer import RooflineStepTimer
 from fleetgate.routing.index import Backend
 from fleetgate.settings import BackendSettings, Settings, SiteSettings
 from fleetgate.sim.batch_replica import BatchTiming, JobSink

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from fleetgate.config_types import read_utf8_text
+from fleetgate.configfile import read_utf8_text
 from fleetgate.errors import ConfigurationError
 from fleetgate.settings import Settings
 from fleetgate.sim.scenario_types import parse_instant
