@@ -7,10 +7,10 @@ longest, the retry-after and the inputs of the 429's headers and texts), and tur
 finished request into what settlement must write (`ToSettle`). It does no I/O and reads no clock:
 every call takes `now`.
 
-`admit` and `settle` run a whole admission or settlement on the in-memory store (the simulator,
-on its virtual clock). A store behind a network runs the same steps through
-`fleetgate.limits.stores.guard.GuardedLimiter`: `ask` -> the store's atomic decision -> `answer`,
-and `to_settle` -> the store's atomic settlement.
+`admit` and `settle` run a whole admission or settlement on the synchronous in-memory store (the
+simulator, on its virtual clock). The gateway runs the same steps over its async store
+(``memory://`` or Redis) through `fleetgate.limits.stores.guard.GuardedLimiter`: `ask` -> the
+store's atomic decision -> `answer`, and `to_settle` -> the store's atomic settlement.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ Public API:
     run_many(path, override_sets, seed, workers, ray_address=None, on_done=None) -> list[dict]
     write_result(result, out_dir) / compare_rows(a, b)        fleetgate.sim.report
 
-Modules: loop (event heap), scenario / scenario_types / faults_config / validation (the file),
-workload / draws / trace / sources (requests), batch_replica / group / fleet_model
-(engines), fault_schedule, metrics / recorder / report (outputs); limits are the gateway's own
-`Limiter`. The `fleetgate simulate` command is fleetgate.cli.simulate. See docs/simulator.md.
+Modules: loop (event heap), scenario / scenario_types / faults_config (the file, read through
+`fleetgate.configfile`), workload / draws / trace / sources (requests), batch_replica / group /
+fleet_model (engines), fault_schedule, metrics / recorder / report (outputs); limits are the
+gateway's own `Limiter`. The `fleetgate simulate` command is fleetgate.cli.simulate. See
+docs/simulator.md.
 """

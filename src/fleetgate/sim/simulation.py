@@ -1,13 +1,13 @@
 """One simulation run: workload in, the real limiter and router in the middle, engines out.
 
-Owns the walk of each simulated request, mirroring the gateway's (DESIGN.md "The walk of one
-request"): admit (the gateway's `Limiter`, on its in-memory store at virtual time) -> route
-(`Router.decide` over the real `Fleet`, placement, breakers, saturation and policies
-included) -> network -> engine (`ReplicaGroup`) -> first token -> end -> settle (the same
-`Limiter`). Failures before the first token fail over
-within the router's retry budget; 429s and 529s that say so are retried by the client after
-`retry-after`, like the SDKs. Engine metrics are scraped and probes answered every scrape
-interval, as the gateway's health checker does. Everything runs on `EventLoop` time.
+Owns the walk of each simulated request, mirroring the gateway's (docs/architecture.md, "A
+streamed Anthropic request, in reading order"): admit (the gateway's `Limiter`, on its in-memory
+store at virtual time) -> route (`Router.choose` over the real `Fleet`, placement, breakers,
+saturation and policies included) -> network -> engine (`ReplicaGroup`) -> first token -> end ->
+settle (the same `Limiter`). Failures before the first token fail over within the router's retry
+budget; 429s and 529s that say so are retried by the client after `retry-after`, like the SDKs.
+Engine metrics are scraped and probes answered every scrape interval, as the gateway's health
+checker does. Everything runs on `EventLoop` time.
 """
 
 from __future__ import annotations

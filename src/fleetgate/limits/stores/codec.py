@@ -229,7 +229,7 @@ def decode_settlement(
     return Settlement(updates, adjustments, header.now)
 
 
-def decode_snapshot(reply: Reply, rules: Sequence[Rule]) -> tuple[tuple[RuleStatus, ...], float]:
-    """Every rule's status at the time the script read the state."""
+def decode_snapshot(reply: Reply, rules: Sequence[Rule]) -> tuple[RuleStatus, ...]:
+    """Every rule's status at the `now` the script was given."""
     header = decode_header(reply, rules)
-    return core.snapshot(rules, header.state, header.multipliers, header.now), header.now
+    return core.snapshot(rules, header.state, header.multipliers, header.now)

@@ -77,8 +77,8 @@ class MemoryStore:
 class AsyncMemoryStore:
     """A `MemoryStore` behind the async `LimitStore` seam; its clock is the local wall clock."""
 
-    def __init__(self, store: MemoryStore | None = None) -> None:
-        self.store = store if store is not None else MemoryStore()
+    def __init__(self) -> None:
+        self.store = MemoryStore()
 
     def clock(self) -> Clock:
         """The clock this store's numbers are stamped with: the local wall clock."""

@@ -287,7 +287,7 @@ class RedisStore:
 
     async def peek(self, key: str, rules: Sequence[Rule], now: float) -> tuple[RuleStatus, ...]:
         reply = await self._run("read", key, rules, now, codec.NO_COSTS)
-        return self._decoded(codec.decode_snapshot, reply, rules)[0]
+        return self._decoded(codec.decode_snapshot, reply, rules)
 
     async def get_multipliers(self) -> dict[str, float]:
         self._check_breaker()
