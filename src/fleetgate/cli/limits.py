@@ -20,9 +20,7 @@ from fleetgate.cli.config_option import ConfigOption
 from fleetgate.cli.console import terminal_console
 from fleetgate.errors import ConfigurationError, InvalidRequest
 from fleetgate.limits.catalog import LimitsCatalog
-from fleetgate.limits.limiter import Limiter
-from fleetgate.limits.stores.guard import GuardedLimiter
-from fleetgate.limits.stores.seam import store_from_uri
+from fleetgate.limits.stores.guard import GuardedLimiter, open_limiter
 from fleetgate.settings import Settings, load_settings
 
 
@@ -35,19 +33,14 @@ def parse_factor(text: str) -> float:
         raise typer.BadParameter(f"expected a factor such as 2 or x2, got {text!r}") from exc
 
 
-def _shared_store(settings: Settings) -> str:
-    uri = settings.limits.store
-    if uri.startswith("memory"):
+def _limiter(settings: Settings) -> GuardedLimiter:
+    """The gateway's own limiter over the shared store the fleet file names."""
+    if settings.limits.store.startswith("memory"):
         raise ConfigurationError(
             "limits.store: memory:// lives inside the gateway process; pass --url (and "
             "--admin-key) to go through the running gateway's admin API, or use redis://..."
         )
-    return uri
-
-
-def _limiter(settings: Settings) -> GuardedLimiter:
-    store = store_from_uri(_shared_store(settings))
-    return GuardedLimiter(Limiter(settings.limits, settings.tenants), store, store.clock())
+    return open_limiter(settings.limits, settings.tenants)
 
 
 async def _set(settings: Settings, plan: str, window: str, factor: float) -> dict[str, float]:
