@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from fleetgate.cli import limits as command
 from fleetgate.errors import ConfigurationError
+from fleetgate.limits.stores import guard
 from fleetgate.limits.stores.memory import AsyncMemoryStore
 
 
@@ -46,7 +47,7 @@ def test_multiplier_set_and_list_through_a_shared_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shared = AsyncMemoryStore()
-    monkeypatch.setattr(command, "store_from_uri", lambda uri: shared)
+    monkeypatch.setattr(guard, "store_from_uri", lambda uri: shared)
     config = str(fleet(tmp_path, "redis://127.0.0.1:1/0"))
     runner = CliRunner()
     result = runner.invoke(
