@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import Any
 
 import httpx
 import pytest
+from one_pool_fleet import one_pool_fleet
 
 from fleetgate.gateway.health_probes import HealthChecker, parse_engine_metrics
 from fleetgate.routing.fleet import Fleet
 from fleetgate.seams import ManualClock
-from fleetgate.settings import Settings, settings_from_mapping
 
 VLLM_TEXT = """\
 # HELP vllm:num_requests_waiting Number of requests waiting to be processed.
@@ -52,36 +51,8 @@ def _handler(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("refused", request=request)
 
 
-def _settings(routing: dict[str, Any] | None = None) -> Settings:
-    """One site with one pool `p` of four backends, for the shell's tests."""
-    return settings_from_mapping(
-        {
-            "models": [{"id": "m", "family": "sonnet"}],
-            "sites": [
-                {
-                    "id": "s1",
-                    "provider": "acme-cloud",
-                    "owner": "acme",
-                    "location": "memphis-us",
-                    "power_mw": 10,
-                    "pools": [
-                        {
-                            "id": "p",
-                            "gpu": "h100-sxm",
-                            "gpus": 8,
-                            "model": "m",
-                            "backends": [{"url": f"http://127.0.0.1:{9000 + n}"} for n in range(4)],
-                        }
-                    ],
-                }
-            ],
-            "routing": routing or {},
-        }
-    )
-
-
 def _fleet() -> Fleet:
-    return Fleet.from_settings(_settings({"probes": {"unhealthy_after": 2, "healthy_after": 1}}))
+    return one_pool_fleet("p", 4, {"probes": {"unhealthy_after": 2, "healthy_after": 1}})
 
 
 def test_checker_feeds_probes_and_metrics() -> None:

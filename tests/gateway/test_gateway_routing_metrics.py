@@ -3,47 +3,17 @@
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import pytest
+from one_pool_fleet import one_pool_fleet
 from prometheus_client import CollectorRegistry, generate_latest
 
 from fleetgate.gateway.routing_metrics import FleetCollector
-from fleetgate.routing.fleet import Fleet
 from fleetgate.seams import ManualClock
-from fleetgate.settings import Settings, settings_from_mapping
-
-
-def _settings(routing: dict[str, Any] | None = None) -> Settings:
-    """One site with one pool `p1` of two backends, for the shell's tests."""
-    return settings_from_mapping(
-        {
-            "models": [{"id": "m", "family": "sonnet"}],
-            "sites": [
-                {
-                    "id": "s1",
-                    "provider": "acme-cloud",
-                    "owner": "acme",
-                    "location": "memphis-us",
-                    "power_mw": 10,
-                    "pools": [
-                        {
-                            "id": "p1",
-                            "gpu": "h100-sxm",
-                            "gpus": 8,
-                            "model": "m",
-                            "backends": [{"url": f"http://127.0.0.1:{9000 + n}"} for n in range(2)],
-                        }
-                    ],
-                }
-            ],
-            "routing": routing or {},
-        }
-    )
 
 
 def test_collector_exposes_load_health_and_availability() -> None:
-    fleet = Fleet.from_settings(_settings())
+    fleet = one_pool_fleet("p1", 2)
     rng = random.Random(1)
     clock = ManualClock(10.0)
     for n in range(10):

@@ -9,6 +9,7 @@ import pytest
 from routing_helpers import make_router, make_settings, pool, request, site
 
 from fleetgate.errors import NoAllowedPool, NotFound, Overloaded
+from fleetgate.routing.config import POLICY_NAMES
 from fleetgate.routing.router import RouteDecision, Router
 from fleetgate.settings import Settings
 
@@ -195,14 +196,7 @@ def test_retry_budget_and_backoff() -> None:
 
 
 def test_each_configured_policy_routes() -> None:
-    for name in (
-        "least_in_flight",
-        "least_outstanding_tokens",
-        "power_of_two",
-        "latency_aware",
-        "affinity",
-        "round_robin",
-    ):
+    for name in POLICY_NAMES:
         fleet, router = make_router(_settings(default=name))
         for n in range(30):
             decision = _decide(router, "t2", affinity_key=f"k{n % 3}")

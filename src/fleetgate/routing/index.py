@@ -89,10 +89,6 @@ class Candidates(Sequence[Backend]):
         """The candidates where `mask` (aligned with these candidates) is true, order kept."""
         return Candidates(self._fleet_backends, self.indices[mask])
 
-    def backend_at(self, fleet_index: int) -> Backend:
-        """The backend at `fleet_index` in the fleet's own order."""
-        return self._fleet_backends[fleet_index]
-
     def __repr__(self) -> str:
         return f"Candidates({[backend.id for backend in self]!r})"
 

@@ -9,7 +9,7 @@ saturation share. Invariant: steps 3-5 read nothing but
     stamps): `FleetLoad.version` counts their changes other than by the clock;
   - the freshness horizon ``now - stale_after_s``: checked against the candidates' stamps;
 
-so an entry is valid while both versions are those it was computed at (`MaskStamp`) and no metric
+so an entry is valid while both versions are those it was computed at (`Shortlist`) and no metric
 stamp of the candidates crosses the horizon: ``stale_below < horizon <= fresh_from``, where
 `fresh_from` is the oldest stamp of the candidates that were fresh (their stamps only move
 forward at the same version, so it is raised when the horizon reaches it). A mask that steps 3-5
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
@@ -31,28 +30,20 @@ from fleetgate.routing.fleet import Fleet
 from fleetgate.routing.index import Candidates, FloatArray, IndexArray, Mask
 
 
-class MaskStamp(NamedTuple):
-    """The versions of every mask source steps 3-5 read."""
-
-    health: int
-    load: int
-
-    @classmethod
-    def of(cls, fleet: Fleet) -> MaskStamp:
-        """The stamp of `fleet` now."""
-        return cls(fleet.health.version, fleet.load.version)
-
-
 @dataclass(slots=True)
 class Shortlist:
     """Steps 3-5 of one decision: what the policy ranks, and the counts the decision reports,
-    with what they were computed from (`stamp`, the candidates' metric stamps)."""
+    with what they were computed from (the versions of health and load, the candidates' metric
+    stamps)."""
 
     candidates: Candidates
     tier: str
     routable: int
     open: int
-    stamp: MaskStamp
+    health_version: int
+    """`FleetHealth.version` when computed."""
+    load_version: int
+    """`FleetLoad.version` when computed."""
     stale_below: float
     """The newest metric stamp of the candidates that were stale (-inf: none)."""
     fresh_from: float
@@ -83,8 +74,7 @@ class RouteCache:
         kept = self._kept.get(share)
         if kept is None:
             return None
-        stamp = kept.stamp  # `MaskStamp.of(fleet)`, compared without building one
-        if stamp.health != fleet.health.version or stamp.load != fleet.load.version:
+        if kept.health_version != fleet.health.version or kept.load_version != fleet.load.version:
             return None
         horizon = now - fleet.routing.probes.stale_after_s
         if not kept.stale_below < horizon:

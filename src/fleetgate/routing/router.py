@@ -34,7 +34,7 @@ from fleetgate.routing.index import Backend, Candidates, IndexArray, Mask
 from fleetgate.routing.placement import OPEN_POLICY, describe, place, refusal_summary
 from fleetgate.routing.policies import RouteRequest, RoutingPolicy, build_policy
 from fleetgate.routing.retry import RetryBudget
-from fleetgate.routing.route_cache import MaskStamp, RouteCache, Shortlist, freshness_bounds
+from fleetgate.routing.route_cache import RouteCache, Shortlist, freshness_bounds
 
 PLACEMENT_CACHE_LIMIT = 10_000
 
@@ -233,7 +233,6 @@ class Router:
     ) -> Shortlist:
         """Steps 3-5 (routable, not saturated, spillover); raises when nothing is left."""
         fleet = self.fleet
-        stamp = MaskStamp.of(fleet)
         index = fleet.index
         idx = placed.candidates.indices
         usable = fleet.health.routable[idx]
@@ -261,7 +260,8 @@ class Router:
             tier=tier,
             routable=routable,
             open=open_count,
-            stamp=stamp,
+            health_version=fleet.health.version,
+            load_version=fleet.load.version,
             stale_below=stale_below,
             fresh_from=fresh_from,
             fresh=idx[fresh],

@@ -4,12 +4,11 @@ plus availability, as JSON-ready dictionaries (no infinities, no numpy types).""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from fleetgate.routing.fleet import Fleet
+from fleetgate.routing.fleet import Fleet
 
 
 def _finite(value: float) -> float | None:
