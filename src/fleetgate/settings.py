@@ -1,7 +1,8 @@
 """Fleet settings: `fleet.yaml` (plus environment) into frozen, typed `Settings`.
 
 Owns the shape of the fleet file (models, sites, pools, backends, tenants, server, limits and
-routing sections) and its validation. Every error names the key path and what was expected, for
+routing sections), its validation, and its translation into routing's `Backend` records
+(`Settings.backends`). Every error names the key path and what was expected, for
 example ``sites[1].pools[0].gpus: expected a positive integer, got 'lots'``. Nothing here does
 I/O beyond reading the file it is given.
 """
@@ -29,6 +30,7 @@ from fleetgate.configfile import read_yaml, validate
 from fleetgate.errors import ConfigurationError
 from fleetgate.limits.config import LimitsSettings
 from fleetgate.routing.config import PlacementSettings, RoutingSettings
+from fleetgate.routing.index import Backend
 
 # --------------------------------------------------------------------------- fleet
 
@@ -145,6 +147,53 @@ class Settings(Frozen):
             if tenant.id == tenant_id:
                 return tenant
         return None
+
+    def backends(self) -> tuple[Backend, ...]:
+        """Every backend of every pool as routing's `Backend` record, in file order; a duplicate
+        id is a configuration error naming both key paths."""
+        built: list[tuple[Backend, str]] = []
+        for s, site in enumerate(self.sites):
+            for p, pool in enumerate(site.pools):
+                model = self.model(pool.model)
+                served = model.served_name if model is not None else pool.model
+                built += _pool_backends(site, pool, served, f"sites[{s}].pools[{p}]")
+        seen: dict[str, str] = {}
+        for backend, where in built:
+            if backend.id in seen:
+                raise ConfigurationError(
+                    f"{where}.id: duplicate backend id {backend.id!r} (also at {seen[backend.id]})"
+                )
+            seen[backend.id] = where
+        return tuple(backend for backend, _ in built)
+
+
+def _pool_backends(
+    site: SiteSettings, pool: PoolSettings, served_model: str, where: str
+) -> list[tuple[Backend, str]]:
+    """A pool's backends; unless given, each weighs the pool's replicas over its backends."""
+    replicas = max(pool.gpus / pool.tensor_parallel, 1.0)
+    weight = replicas / max(len(pool.backends), 1)
+    built: list[tuple[Backend, str]] = []
+    for position, backend in enumerate(pool.backends):
+        record = Backend(
+            id=backend.id or f"{pool.id}#{position}",
+            url=backend.url,
+            protocol=backend.protocol,
+            model_id=pool.model,
+            served_model=served_model,
+            pool_id=pool.id,
+            site_id=site.id,
+            provider=site.provider,
+            owner=site.owner,
+            jurisdiction=site.region,
+            orbital=site.kind == "orbital",
+            dedicated_to=frozenset(pool.dedicated_to),
+            capacity_weight=backend.capacity_weight or weight,
+            network_rtt_s=site.network_rtt_ms / 1000.0,
+            api_key_env=backend.api_key_env,
+        )
+        built.append((record, f"{where}.backends[{position}]"))
+    return built
 
 
 # --------------------------------------------------------------------------- loading

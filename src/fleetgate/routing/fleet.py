@@ -18,22 +18,17 @@ from typing import Protocol
 
 from fleetgate.routing.config import RoutingSettings
 from fleetgate.routing.health import FleetHealth
-from fleetgate.routing.index import (
-    Backend,
-    FleetIndex,
-    FleetSpec,
-    backends_from_settings,
-    unknown_backend,
-)
+from fleetgate.routing.index import Backend, FleetIndex, unknown_backend
 from fleetgate.routing.load import FleetLoad
 from fleetgate.routing.view import FleetView
 
 
-class FleetFile(FleetSpec, Protocol):
+class FleetFile(Protocol):
     """What `Fleet.from_settings` reads (`fleetgate.settings.Settings` is one)."""
 
     @property
     def routing(self) -> RoutingSettings: ...
+    def backends(self) -> tuple[Backend, ...]: ...
 
 
 class Fleet:
@@ -51,7 +46,7 @@ class Fleet:
     @classmethod
     def from_settings(cls, settings: FleetFile) -> Fleet:
         """Every backend of `settings` (a `fleetgate.settings.Settings`), all idle and healthy."""
-        return cls(backends_from_settings(settings), settings.routing)
+        return cls(settings.backends(), settings.routing)
 
     def begin(self, backend_id: str, tokens: int, now: float) -> None:
         """A request of `tokens` estimated tokens (input + max output) was sent to a backend."""

@@ -1,6 +1,7 @@
 """The static index of a fleet: what never changes while it runs.
 
-Owns the immutable `Backend` record (built once from the fleet file's sites and pools),
+Owns the immutable `Backend` record (`fleetgate.settings.Settings.backends` builds them from the
+fleet file's sites and pools),
 `Candidates` (a cheap index-backed view of a subset of the fleet's backends) and `FleetIndex`:
 every backend's position, capacity weight, network round trip, affinity salt and site code, and
 the backends serving each model. Load and health (`fleetgate.routing.load`,
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, overload
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
@@ -91,121 +92,6 @@ class Candidates(Sequence[Backend]):
 
     def __repr__(self) -> str:
         return f"Candidates({[backend.id for backend in self]!r})"
-
-
-class BackendSpec(Protocol):
-    """One backend of a pool in the fleet file (`fleetgate.settings.BackendSettings` is one)."""
-
-    @property
-    def url(self) -> str: ...
-    @property
-    def protocol(self) -> str: ...
-    @property
-    def id(self) -> str | None: ...
-    @property
-    def api_key_env(self) -> str | None: ...
-    @property
-    def capacity_weight(self) -> float | None: ...
-
-
-class PoolSpec(Protocol):
-    """A pool of the fleet file (`fleetgate.settings.PoolSettings` is one)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def model(self) -> str: ...
-    @property
-    def gpus(self) -> int: ...
-    @property
-    def tensor_parallel(self) -> int: ...
-    @property
-    def dedicated_to(self) -> Sequence[str]: ...
-    @property
-    def backends(self) -> Sequence[BackendSpec]: ...
-
-
-class SiteSpec(Protocol):
-    """A site of the fleet file (`fleetgate.settings.SiteSettings` is one)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def provider(self) -> str: ...
-    @property
-    def owner(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def region(self) -> str: ...
-    @property
-    def network_rtt_ms(self) -> float: ...
-    @property
-    def pools(self) -> Sequence[PoolSpec]: ...
-
-
-class ModelSpec(Protocol):
-    """A model of the fleet file (`fleetgate.settings.ModelSettings` is one)."""
-
-    @property
-    def served_name(self) -> str: ...
-
-
-class FleetSpec(Protocol):
-    """What the index reads of the fleet file (`fleetgate.settings.Settings` is one)."""
-
-    @property
-    def sites(self) -> Sequence[SiteSpec]: ...
-    def model(self, model_id: str) -> ModelSpec | None: ...
-
-
-def _pool_weight(pool: PoolSpec) -> float:
-    replicas = max(pool.gpus / pool.tensor_parallel, 1.0)
-    return replicas / max(len(pool.backends), 1)
-
-
-def _pool_backends(
-    site: SiteSpec, pool: PoolSpec, served_model: str, where: str
-) -> list[tuple[Backend, str]]:
-    built: list[tuple[Backend, str]] = []
-    for position, settings in enumerate(pool.backends):
-        backend = Backend(
-            id=settings.id or f"{pool.id}#{position}",
-            url=settings.url,
-            protocol=settings.protocol,
-            model_id=pool.model,
-            served_model=served_model,
-            pool_id=pool.id,
-            site_id=site.id,
-            provider=site.provider,
-            owner=site.owner,
-            jurisdiction=site.region,
-            orbital=site.kind == "orbital",
-            dedicated_to=frozenset(pool.dedicated_to),
-            capacity_weight=settings.capacity_weight or _pool_weight(pool),
-            network_rtt_s=site.network_rtt_ms / 1000.0,
-            api_key_env=settings.api_key_env,
-        )
-        built.append((backend, f"{where}.backends[{position}]"))
-    return built
-
-
-def backends_from_settings(settings: FleetSpec) -> tuple[Backend, ...]:
-    """Every backend of every pool, in settings order; duplicate ids are a configuration error."""
-    built: list[tuple[Backend, str]] = []
-    for s, site in enumerate(settings.sites):
-        for p, pool in enumerate(site.pools):
-            model = settings.model(pool.model)
-            served = model.served_name if model is not None else pool.model
-            built += _pool_backends(site, pool, served, f"sites[{s}].pools[{p}]")
-    seen: dict[str, str] = {}
-    for backend, where in built:
-        if backend.id in seen:
-            raise ConfigurationError(
-                f"{where}.id: duplicate backend id {backend.id!r} (also at {seen[backend.id]})"
-            )
-        seen[backend.id] = where
-    return tuple(backend for backend, _ in built)
 
 
 class FleetIndex:
