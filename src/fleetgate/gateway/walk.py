@@ -62,7 +62,7 @@ async def serve_generation(gw: Gateway, call: Call, endpoint: str) -> Answer:
         stream = relay(gw, call, attempt, settle)
         return Answer(headers, "text/event-stream", stream=stream, on_exit=abandon)
     try:
-        body, usage = await complete_answer(call, attempt)
+        body, usage = await complete_answer(gw, call, attempt)
     except BaseException as exc:
         attempt.fail(exc)
         gw.spawn(settle(Usage(input_tokens=call.estimated_input_tokens), False))
@@ -136,7 +136,7 @@ class SettleOnce:
         return True
 
 
-async def complete_answer(call: Call, attempt: Attempt) -> tuple[bytes, Usage]:
+async def complete_answer(gw: Gateway, call: Call, attempt: Attempt) -> tuple[bytes, Usage]:
     """The whole non-streaming answer in the front door's shape, and its usage."""
     raw = await attempt.response.read()
     try:
@@ -145,7 +145,7 @@ async def complete_answer(call: Call, attempt: Attempt) -> tuple[bytes, Usage]:
         raise UpstreamError("the backend sent an answer that is not JSON") from exc
     if not isinstance(data, dict):
         raise UpstreamError("the backend sent an answer that is not a JSON object")
-    answer, usage = attempt.translation.complete(data, call.model.id)
+    answer, usage = attempt.translation.complete(data, call.model.id, int(gw.now()))
     return orjson.dumps(answer), usage
 
 
@@ -155,7 +155,11 @@ async def relay(
     """The client's stream: relayed, translated, pinged, ended properly, settled once."""
     backend = attempt.backend
     converter = attempt.translation.stream(
-        call.model.id, backend.served_model, call.estimated_input_tokens, call.include_usage
+        call.model.id,
+        backend.served_model,
+        call.estimated_input_tokens,
+        call.include_usage,
+        int(gw.now()),
     )
     source: AsyncIterator[bytes | None] = (
         _with_pings(attempt.response.chunks(), gw.settings.server.ping_interval_s)
