@@ -111,7 +111,7 @@ class SettleOnce:
     request (success, upstream failure, client disconnect): the attempt's fleet half, the token
     metrics, then the limiter."""
 
-    __slots__ = ("_admission", "_attempt", "_call", "_gw", "done")
+    __slots__ = ("_admission", "_attempt", "_call", "_done", "_gw")
 
     def __init__(
         self, gw: Gateway, call: Call, admission: Admission | None, attempt: Attempt
@@ -120,20 +120,19 @@ class SettleOnce:
         self._call = call
         self._admission = admission
         self._attempt = attempt
-        self.done = False
+        self._done = False
 
-    async def __call__(self, usage: Usage, ok: bool) -> bool:
-        """Settle now; False (and nothing done) when already settled."""
-        if self.done:
-            return False
-        self.done = True
+    async def __call__(self, usage: Usage, ok: bool) -> None:
+        """Settle now; nothing when already settled."""
+        if self._done:
+            return
+        self._done = True
         gw, model_id = self._gw, self._call.model.id
         self._attempt.finish(usage, ok)
         gw.metrics.labelled(gw.metrics.tokens, model_id, "input").inc(usage.total_input_tokens)
         gw.metrics.labelled(gw.metrics.tokens, model_id, "output").inc(usage.output_tokens)
         if self._admission is not None:
             await _settle_limits(gw, self._admission, usage)
-        return True
 
 
 async def complete_answer(gw: Gateway, call: Call, attempt: Attempt) -> tuple[bytes, Usage]:
