@@ -41,7 +41,8 @@ Api = Literal["anthropic", "openai"]
 
 ANTHROPIC_VERSION = "2023-06-01"
 FORWARDED_ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
-"""Client headers passed on to Anthropic upstreams."""
+"""Client headers passed on to Anthropic upstreams (`api.handler_support.client_headers` picks
+them once per request; the request builders add them as given)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,8 @@ class UpstreamRequest:
 
 
 RequestBuilder = Callable[[Mapping[str, Any], str, bool, Mapping[str, str]], UpstreamRequest]
-"""(client body, served model, stream, client headers) -> the backend's request."""
+"""(client body, served model, stream, the client's `FORWARDED_ANTHROPIC_HEADERS` that were set)
+-> the backend's request."""
 
 CompleteTranslator = Callable[[dict[str, Any], str, int], tuple[dict[str, Any], Usage]]
 """(upstream answer, the model as the client named it, created) -> (client answer, usage)."""
@@ -75,12 +77,7 @@ class Translation:
 
 
 def _anthropic_headers(client_headers: Mapping[str, str]) -> dict[str, str]:
-    headers = {"anthropic-version": ANTHROPIC_VERSION}
-    for name in FORWARDED_ANTHROPIC_HEADERS:
-        value = client_headers.get(name)
-        if value:
-            headers[name] = value
-    return headers
+    return {"anthropic-version": ANTHROPIC_VERSION, **client_headers}
 
 
 def _renamed(body: Mapping[str, Any], served_model: str) -> dict[str, Any]:
