@@ -184,7 +184,7 @@ def _anthropic_to_openai_stream(
     return AnthropicToOpenAI(model, completion_id(), created, include_usage)
 
 
-TRANSLATIONS: Final[Mapping[tuple[str, str], Translation]] = {
+TRANSLATIONS: Final[Mapping[tuple[Api, str], Translation]] = {
     ("anthropic", "anthropic"): Translation(
         _anthropic_to_anthropic_request, _anthropic_complete, _anthropic_passthrough
     ),
