@@ -16,6 +16,7 @@ import openai
 import pytest
 from gateway_harness import LiveFleet, ServerThread, live_fleet
 
+from anthropic_events import text_delta
 from conftest import free_port
 
 
@@ -90,16 +91,8 @@ class FakeAnthropic:
                 "content_block": {"type": "text", "text": ""},
             },
             {"type": "ping"},
-            {
-                "type": "content_block_delta",
-                "index": 0,
-                "delta": {"type": "text_delta", "text": "Hello"},
-            },
-            {
-                "type": "content_block_delta",
-                "index": 0,
-                "delta": {"type": "text_delta", "text": " there"},
-            },
+            text_delta(0, "Hello"),
+            text_delta(0, " there"),
             {"type": "content_block_stop", "index": 0},
             {
                 "type": "message_delta",

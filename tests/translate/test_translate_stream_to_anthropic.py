@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from anthropic_events import json_delta, text_delta
 from fleetgate.errors import UpstreamError
 from fleetgate.seams import Usage
 from fleetgate.tokens import count_tokens
@@ -89,16 +90,8 @@ def test_vllm_tool_stream_with_usage_on_last_content_chunk() -> None:
     assert events[1:] == [
         {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
         {"type": "ping"},
-        {
-            "type": "content_block_delta",
-            "index": 0,
-            "delta": {"type": "text_delta", "text": "I'll check"},
-        },
-        {
-            "type": "content_block_delta",
-            "index": 0,
-            "delta": {"type": "text_delta", "text": " both."},
-        },
+        text_delta(0, "I'll check"),
+        text_delta(0, " both."),
         {"type": "content_block_stop", "index": 0},
         {
             "type": "content_block_start",
@@ -110,16 +103,8 @@ def test_vllm_tool_stream_with_usage_on_last_content_chunk() -> None:
                 "input": {},
             },
         },
-        {
-            "type": "content_block_delta",
-            "index": 1,
-            "delta": {"type": "input_json_delta", "partial_json": '{"city": "'},
-        },
-        {
-            "type": "content_block_delta",
-            "index": 1,
-            "delta": {"type": "input_json_delta", "partial_json": 'Paris"}'},
-        },
+        json_delta(1, '{"city": "'),
+        json_delta(1, 'Paris"}'),
         {"type": "content_block_stop", "index": 1},
         {
             "type": "content_block_start",
@@ -131,11 +116,7 @@ def test_vllm_tool_stream_with_usage_on_last_content_chunk() -> None:
                 "input": {},
             },
         },
-        {
-            "type": "content_block_delta",
-            "index": 2,
-            "delta": {"type": "input_json_delta", "partial_json": "{}"},
-        },
+        json_delta(2, "{}"),
         {"type": "content_block_stop", "index": 2},
         {
             "type": "message_delta",
@@ -209,18 +190,10 @@ def test_arguments_before_name_are_replayed_and_text_after_tool_opens_new_block(
             "content_block": {"type": "tool_use", "id": "call_1", "name": "search", "input": {}},
         },
         {"type": "ping"},
-        {
-            "type": "content_block_delta",
-            "index": 0,
-            "delta": {"type": "input_json_delta", "partial_json": '{"q":"x"}'},
-        },
+        json_delta(0, '{"q":"x"}'),
         {"type": "content_block_stop", "index": 0},
         {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
-        {
-            "type": "content_block_delta",
-            "index": 1,
-            "delta": {"type": "text_delta", "text": "done"},
-        },
+        text_delta(1, "done"),
         {"type": "content_block_stop", "index": 1},
     ]
     assert events[-2]["delta"]["stop_reason"] == "tool_use"

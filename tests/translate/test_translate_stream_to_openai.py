@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from test_translate_stream_to_anthropic import VLLM_TOOL_STREAM, run_o2a
 
+from anthropic_events import json_delta, text_delta
 from fleetgate.errors import UpstreamError
 from fleetgate.seams import Usage
 from fleetgate.translate.stream_to_openai import AnthropicToOpenAIStream
@@ -49,12 +50,8 @@ ANTHROPIC_TOOL_STREAM: list[dict[str, Any]] = [
     },
     {"type": "content_block_stop", "index": 0},
     {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
-    {
-        "type": "content_block_delta",
-        "index": 1,
-        "delta": {"type": "text_delta", "text": "Checking"},
-    },
-    {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": " now."}},
+    text_delta(1, "Checking"),
+    text_delta(1, " now."),
     {"type": "content_block_stop", "index": 1},
     {
         "type": "content_block_start",
@@ -66,21 +63,9 @@ ANTHROPIC_TOOL_STREAM: list[dict[str, Any]] = [
             "input": {},
         },
     },
-    {
-        "type": "content_block_delta",
-        "index": 2,
-        "delta": {"type": "input_json_delta", "partial_json": ""},
-    },
-    {
-        "type": "content_block_delta",
-        "index": 2,
-        "delta": {"type": "input_json_delta", "partial_json": '{"location": "San'},
-    },
-    {
-        "type": "content_block_delta",
-        "index": 2,
-        "delta": {"type": "input_json_delta", "partial_json": ' Francisco"}'},
-    },
+    json_delta(2, ""),
+    json_delta(2, '{"location": "San'),
+    json_delta(2, ' Francisco"}'),
     {"type": "content_block_stop", "index": 2},
     {
         "type": "message_delta",

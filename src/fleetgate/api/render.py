@@ -23,16 +23,10 @@ HEAD_HOLD_S = 0.25
 def response_for(answer: Answer) -> Response:
     """The ASGI response that sends `answer`."""
     if answer.stream is None:
-        return Response(
-            answer.body,
-            status_code=answer.status,
-            headers=answer.headers,
-            media_type=answer.media_type,
-        )
+        return Response(answer.body, headers=answer.headers, media_type=answer.media_type)
     return RelayResponse(
         answer.stream,
         on_exit=answer.on_exit or _nothing,
-        status_code=answer.status,
         headers=answer.headers,
         media_type=answer.media_type,
     )

@@ -1,7 +1,8 @@
 """The gateway's answer to a generation request, in no web framework's terms.
 
-An `Answer` is a status, headers, a media type, and either the whole body or an async iterator of
-body chunks. `fleetgate.api` renders it as the ASGI response; the gateway never imports Starlette.
+An `Answer` is headers, a media type, and either the whole body or an async iterator of body
+chunks; its status is always 200 (a refusal or failure is raised as an `ApiError`, not answered).
+`fleetgate.api` renders it as the ASGI response; the gateway never imports Starlette.
 """
 
 from __future__ import annotations
@@ -23,4 +24,3 @@ class Answer:
     on_exit: Callable[[], None] | None = None
     """For a stream: run however the response ends, even when the client left before the body
     iterator started (its own cleanup then never runs). Safe to run after a complete stream."""
-    status: int = 200

@@ -37,7 +37,6 @@ class Attempt:
     """A call sent (or being sent) to one backend, booked in the fleet state until it ends."""
 
     __slots__ = (
-        "attempts",
         "backend",
         "call",
         "decision",
@@ -71,7 +70,6 @@ class Attempt:
         )
         self.tokens = attempt_tokens(call)
         """The token count the fleet state was given at `begin`; `finish` gets the same."""
-        self.attempts = 1
         self.first_token_at: float | None = None
         self.failure: ApiError | None = None
         """Set when the backend failed after answering (a broken stream): the backend's fault."""

@@ -30,4 +30,5 @@ class Call:
     estimated_input_tokens: int
     include_usage: bool = False
     client_headers: dict[str, str] = field(default_factory=dict)
+    """The client's `FORWARDED_ANTHROPIC_HEADERS` that were set (the front door picked them)."""
     response_headers: dict[str, str] = field(default_factory=dict)

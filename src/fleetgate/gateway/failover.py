@@ -110,7 +110,6 @@ async def _attempts(
                 await asyncio.sleep(gw.router.retry_backoff_s(made, gw.rng))
                 continue
             raise
-        attempt.attempts = len(tried)
         return attempt
     assert last_error is not None
     raise last_error

@@ -62,7 +62,7 @@ async def serve_generation(gw: Gateway, call: Call, endpoint: str) -> Answer:
         stream = relay(gw, call, attempt, settle)
         return Answer(headers, "text/event-stream", stream=stream, on_exit=abandon)
     try:
-        body, usage = await complete_answer(call, attempt)
+        body, usage = await complete_answer(gw, call, attempt)
     except BaseException as exc:
         attempt.fail(exc)
         gw.spawn(settle(Usage(input_tokens=call.estimated_input_tokens), False))
@@ -111,7 +111,7 @@ class SettleOnce:
     request (success, upstream failure, client disconnect): the attempt's fleet half, the token
     metrics, then the limiter."""
 
-    __slots__ = ("_admission", "_attempt", "_call", "_gw", "done")
+    __slots__ = ("_admission", "_attempt", "_call", "_done", "_gw")
 
     def __init__(
         self, gw: Gateway, call: Call, admission: Admission | None, attempt: Attempt
@@ -120,23 +120,22 @@ class SettleOnce:
         self._call = call
         self._admission = admission
         self._attempt = attempt
-        self.done = False
+        self._done = False
 
-    async def __call__(self, usage: Usage, ok: bool) -> bool:
-        """Settle now; False (and nothing done) when already settled."""
-        if self.done:
-            return False
-        self.done = True
+    async def __call__(self, usage: Usage, ok: bool) -> None:
+        """Settle now; nothing when already settled."""
+        if self._done:
+            return
+        self._done = True
         gw, model_id = self._gw, self._call.model.id
         self._attempt.finish(usage, ok)
         gw.metrics.labelled(gw.metrics.tokens, model_id, "input").inc(usage.total_input_tokens)
         gw.metrics.labelled(gw.metrics.tokens, model_id, "output").inc(usage.output_tokens)
         if self._admission is not None:
             await _settle_limits(gw, self._admission, usage)
-        return True
 
 
-async def complete_answer(call: Call, attempt: Attempt) -> tuple[bytes, Usage]:
+async def complete_answer(gw: Gateway, call: Call, attempt: Attempt) -> tuple[bytes, Usage]:
     """The whole non-streaming answer in the front door's shape, and its usage."""
     raw = await attempt.response.read()
     try:
@@ -145,7 +144,7 @@ async def complete_answer(call: Call, attempt: Attempt) -> tuple[bytes, Usage]:
         raise UpstreamError("the backend sent an answer that is not JSON") from exc
     if not isinstance(data, dict):
         raise UpstreamError("the backend sent an answer that is not a JSON object")
-    answer, usage = attempt.translation.complete(data, call.model.id)
+    answer, usage = attempt.translation.complete(data, call.model.id, int(gw.now()))
     return orjson.dumps(answer), usage
 
 
@@ -155,7 +154,11 @@ async def relay(
     """The client's stream: relayed, translated, pinged, ended properly, settled once."""
     backend = attempt.backend
     converter = attempt.translation.stream(
-        call.model.id, backend.served_model, call.estimated_input_tokens, call.include_usage
+        call.model.id,
+        backend.served_model,
+        call.estimated_input_tokens,
+        call.include_usage,
+        int(gw.now()),
     )
     source: AsyncIterator[bytes | None] = (
         _with_pings(attempt.response.chunks(), gw.settings.server.ping_interval_s)

@@ -1,7 +1,7 @@
 """Non-streaming response translation between the OpenAI and Anthropic APIs, and usage reading.
 
 - `openai_response_to_anthropic`: a `chat.completion` -> a Messages `message` (text block, then
-  one `tool_use` block per tool call; finish reasons per `translate_common`; a `refusal` answer
+  one `tool_use` block per tool call; finish reasons per `common`; a `refusal` answer
   becomes text with stop reason `refusal`).
 - `anthropic_response_to_openai`: a Messages `message` -> a `chat.completion` (text blocks joined,
   `tool_use` -> `tool_calls`, thinking and server-tool blocks dropped).

@@ -2,8 +2,9 @@
 
 A stream converter takes upstream SSE bytes and gives front-door SSE bytes, tracking usage on the
 way. It knows whether the upstream finished properly (`complete`) and how to end a broken stream
-in its front door's error shape (`anthropic_error_event`, `openai_error_chunk`). A mid-stream
-error object from the upstream becomes an `ApiError` through `stream_error`.
+in its front door's error shape (`anthropic_error_event`, `openai_error_chunk`). An upstream
+event's data is read with `load_event`; a mid-stream error object from the upstream becomes an
+`ApiError` through `stream_error`.
 """
 
 from __future__ import annotations

@@ -8,11 +8,13 @@ Each cell gives the three things a call needs from translation:
   always asked for usage on streams so settlement is exact.
 - `complete`: the whole upstream answer (a JSON object) in the front door's shape, and its usage.
 - `stream`: a new `StreamConverter` for one streamed answer.
+
+Pure like the rest of the core: the time an answer was made (OpenAI's `created`) comes in from the
+caller's clock.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -39,7 +41,8 @@ Api = Literal["anthropic", "openai"]
 
 ANTHROPIC_VERSION = "2023-06-01"
 FORWARDED_ANTHROPIC_HEADERS = ("anthropic-version", "anthropic-beta")
-"""Client headers passed on to Anthropic upstreams."""
+"""Client headers passed on to Anthropic upstreams (`api.handler_support.client_headers` picks
+them once per request; the request builders add them as given)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +55,16 @@ class UpstreamRequest:
 
 
 RequestBuilder = Callable[[Mapping[str, Any], str, bool, Mapping[str, str]], UpstreamRequest]
-"""(client body, served model, stream, client headers) -> the backend's request."""
+"""(client body, served model, stream, the client's `FORWARDED_ANTHROPIC_HEADERS` that were set)
+-> the backend's request."""
 
-CompleteTranslator = Callable[[dict[str, Any], str], tuple[dict[str, Any], Usage]]
-"""(upstream answer, the model as the client named it) -> (client answer, usage)."""
+CompleteTranslator = Callable[[dict[str, Any], str, int], tuple[dict[str, Any], Usage]]
+"""(upstream answer, the model as the client named it, created) -> (client answer, usage)."""
 
-ConverterFactory = Callable[[str, str, int, bool], StreamConverter]
-"""(client model, served model, input estimate, include usage) -> a fresh stream converter."""
+ConverterFactory = Callable[[str, str, int, bool, int], StreamConverter]
+"""(client model, served model, input estimate, include usage, created) -> a fresh converter.
+
+`created` is the answer's time in Unix seconds (OpenAI's `created`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +77,7 @@ class Translation:
 
 
 def _anthropic_headers(client_headers: Mapping[str, str]) -> dict[str, str]:
-    headers = {"anthropic-version": ANTHROPIC_VERSION}
-    for name in FORWARDED_ANTHROPIC_HEADERS:
-        value = client_headers.get(name)
-        if value:
-            headers[name] = value
-    return headers
+    return {"anthropic-version": ANTHROPIC_VERSION, **client_headers}
 
 
 def _renamed(body: Mapping[str, Any], served_model: str) -> dict[str, Any]:
@@ -95,13 +96,15 @@ def _anthropic_to_anthropic_request(
     return UpstreamRequest("/v1/messages", payload, _anthropic_headers(client_headers))
 
 
-def _anthropic_complete(data: dict[str, Any], model: str) -> tuple[dict[str, Any], Usage]:
+def _anthropic_complete(
+    data: dict[str, Any], model: str, created: int
+) -> tuple[dict[str, Any], Usage]:
     data["model"] = model
     return data, usage_from_anthropic(data.get("usage") or {})
 
 
 def _anthropic_passthrough(
-    model: str, served_model: str, input_estimate: int, include_usage: bool
+    model: str, served_model: str, input_estimate: int, include_usage: bool, created: int
 ) -> StreamConverter:
     return AnthropicPassthrough(model, served_model)
 
@@ -116,13 +119,15 @@ def _anthropic_to_openai_request(
     return UpstreamRequest("/v1/chat/completions", payload, {})
 
 
-def _openai_to_anthropic_complete(data: dict[str, Any], model: str) -> tuple[dict[str, Any], Usage]:
+def _openai_to_anthropic_complete(
+    data: dict[str, Any], model: str, created: int
+) -> tuple[dict[str, Any], Usage]:
     answer = openai_response_to_anthropic(data, model=model, message_id=message_id())
     return answer, usage_from_openai(data.get("usage") or {})
 
 
 def _openai_to_anthropic_stream(
-    model: str, served_model: str, input_estimate: int, include_usage: bool
+    model: str, served_model: str, input_estimate: int, include_usage: bool, created: int
 ) -> StreamConverter:
     return OpenAIToAnthropic(model, message_id(), input_estimate)
 
@@ -141,13 +146,15 @@ def _openai_to_openai_request(
     return UpstreamRequest("/v1/chat/completions", orjson.dumps(out), {})
 
 
-def _openai_complete(data: dict[str, Any], model: str) -> tuple[dict[str, Any], Usage]:
+def _openai_complete(
+    data: dict[str, Any], model: str, created: int
+) -> tuple[dict[str, Any], Usage]:
     data["model"] = model
     return data, usage_from_openai(data.get("usage") or {})
 
 
 def _openai_passthrough(
-    model: str, served_model: str, input_estimate: int, include_usage: bool
+    model: str, served_model: str, input_estimate: int, include_usage: bool, created: int
 ) -> StreamConverter:
     return OpenAIPassthrough(model, served_model, include_usage, input_estimate)
 
@@ -162,20 +169,22 @@ def _openai_to_anthropic_request(
     return UpstreamRequest("/v1/messages", payload, _anthropic_headers(client_headers))
 
 
-def _anthropic_to_openai_complete(data: dict[str, Any], model: str) -> tuple[dict[str, Any], Usage]:
+def _anthropic_to_openai_complete(
+    data: dict[str, Any], model: str, created: int
+) -> tuple[dict[str, Any], Usage]:
     answer = anthropic_response_to_openai(
-        data, model=model, completion_id=completion_id(), created=int(time.time())
+        data, model=model, completion_id=completion_id(), created=created
     )
     return answer, usage_from_anthropic(data.get("usage") or {})
 
 
 def _anthropic_to_openai_stream(
-    model: str, served_model: str, input_estimate: int, include_usage: bool
+    model: str, served_model: str, input_estimate: int, include_usage: bool, created: int
 ) -> StreamConverter:
-    return AnthropicToOpenAI(model, completion_id(), int(time.time()), include_usage)
+    return AnthropicToOpenAI(model, completion_id(), created, include_usage)
 
 
-TRANSLATIONS: Final[Mapping[tuple[str, str], Translation]] = {
+TRANSLATIONS: Final[Mapping[tuple[Api, str], Translation]] = {
     ("anthropic", "anthropic"): Translation(
         _anthropic_to_anthropic_request, _anthropic_complete, _anthropic_passthrough
     ),
